@@ -1,0 +1,127 @@
+/**
+ * The model-bundle contract shared by the training pipeline (training/face0/bundle.py)
+ * and the app. Field names are identical in Python and TypeScript; see models/README.md.
+ */
+
+export const BUNDLE_FORMAT = 'face0-bundle';
+export const BUNDLE_FORMAT_VERSION = 1;
+
+export interface FileEntry {
+  bytes: number;
+  sha256: string;
+}
+
+export interface TokenizerSpec {
+  kind: 'clip-bpe';
+  /** OpenAI CLIP merges file, gzip (bpe_simple_vocab_16e6.txt.gz), relative to the bundle. */
+  vocab_file: string;
+  max_length: 77;
+  bos_id: number;
+  eos_id: number;
+  pad_id: number;
+}
+
+export interface CropMargins {
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+  /** Margins are in pixels for a detected box this wide; they scale with box width / reference_face_size. */
+  reference_face_size: number;
+}
+
+export interface FaceEmbedderSpec {
+  file: string;
+  /** Identifies the network + layer; a projector trained for another embedder is refused. */
+  id: string;
+  input_size: number;
+  /** pixel_values = (rgb_0_255 - mean) / std, per channel, NCHW. */
+  mean: [number, number, number];
+  std: [number, number, number];
+  embedding_width: number;
+  crop_margins: CropMargins;
+}
+
+export interface FaceDetectorSpec {
+  file: string;
+  kind: 'mediapipe-blazeface-short-range';
+  min_confidence: number;
+  /** Images are downscaled so that their longer side is at most this before detection. */
+  max_detect_side: number;
+}
+
+export interface GraphSpec {
+  file: string;
+}
+
+export interface FaceProjectorSpec extends GraphSpec {
+  /** Must equal face_embedder.id. */
+  embedder_id: string;
+}
+
+export interface GaussianMixturePrior {
+  kind: 'gmm-diag';
+  weights: number[];
+  means: number[][];
+  variances: number[][];
+}
+
+export interface SchedulerSpec {
+  kind: 'ddim';
+  num_train_timesteps: number;
+  beta_schedule: 'scaled_linear' | 'linear';
+  beta_start: number;
+  beta_end: number;
+  prediction_type: 'epsilon';
+  clip_sample: boolean;
+  set_alpha_to_one: boolean;
+  steps_offset: number;
+  timestep_spacing: 'leading' | 'trailing' | 'linspace';
+}
+
+export interface GuidanceDefaults {
+  steps: number;
+  w: number;
+  c: number;
+  a: number;
+}
+
+export interface Manifest {
+  format: typeof BUNDLE_FORMAT;
+  format_version: number;
+  name: string;
+  license: string;
+  description: string;
+  image_size: number;
+  latent_channels: number;
+  latent_size: number;
+  vae_scaling_factor: number;
+  tokenizer: TokenizerSpec;
+  context_width: number;
+  /** 0-based positions in the 77-token context that the projected face tokens replace. */
+  face_token_positions: number[];
+  face_detector: FaceDetectorSpec;
+  face_embedder: FaceEmbedderSpec;
+  face_projector: FaceProjectorSpec;
+  text_encoder: GraphSpec;
+  unet: GraphSpec;
+  vae_decoder: GraphSpec;
+  face_prior: GaussianMixturePrior;
+  scheduler: SchedulerSpec;
+  defaults: GuidanceDefaults;
+  /** Words (BPE tokens without </w>) the text encoder saw in training; empty if unknown. */
+  vocabulary_seen: string[];
+  /** Every file of the bundle except manifest.json, by path relative to the bundle. */
+  files: Record<string, FileEntry>;
+}
+
+/** Graph I/O names, identical to training/face0/bundle.py GRAPH_IO. */
+export const GRAPH_IO = {
+  text_encoder: { inputs: ['input_ids'], outputs: ['last_hidden_state'] },
+  face_projector: { inputs: ['face_embedding'], outputs: ['face_tokens'] },
+  unet: { inputs: ['sample', 'timestep', 'encoder_hidden_states'], outputs: ['out_sample'] },
+  vae_decoder: { inputs: ['latent_sample'], outputs: ['sample'] },
+  face_embedder: { inputs: ['pixel_values'], outputs: ['face_embedding'] },
+} as const;
+
+export type GraphName = keyof typeof GRAPH_IO;
