@@ -1,0 +1,162 @@
+"""The model-bundle contract (models/README.md, src/bundle/manifest.ts): manifest writing and checks."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+BUNDLE_FORMAT = "face0-bundle"
+BUNDLE_FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+
+# Identical to GRAPH_IO in src/bundle/manifest.ts.
+GRAPH_IO = {
+    "text_encoder": {"inputs": ["input_ids"], "outputs": ["last_hidden_state"]},
+    "face_projector": {"inputs": ["face_embedding"], "outputs": ["face_tokens"]},
+    "unet": {"inputs": ["sample", "timestep", "encoder_hidden_states"], "outputs": ["out_sample"]},
+    "vae_decoder": {"inputs": ["latent_sample"], "outputs": ["sample"]},
+    "face_embedder": {"inputs": ["pixel_values"], "outputs": ["face_embedding"]},
+}
+
+BATCH = "B"  # the dynamic batch dimension
+_FLOAT = onnx.TensorProto.FLOAT
+_INT64 = onnx.TensorProto.INT64
+
+
+def file_entry(path: str | Path) -> dict:
+    data = Path(path).read_bytes()
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def write_manifest(bundle_dir: str | Path, manifest: dict) -> dict:
+    """Writes manifest.json with `files` listing every other file of the folder; returns the manifest."""
+    bundle_dir = Path(bundle_dir)
+    paths = sorted(p for p in bundle_dir.rglob("*") if p.is_file() and p.name != MANIFEST_FILE)
+    manifest = {**manifest, "files": {p.relative_to(bundle_dir).as_posix(): file_entry(p) for p in paths}}
+    (bundle_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def graph_shapes(manifest: dict) -> dict[str, dict[str, tuple[int, tuple]]]:
+    """(element type, shape) of each graph input and output the contract names; BATCH: the batch axis."""
+    d = manifest["context_width"]
+    c, h = manifest["latent_channels"], manifest["latent_size"]
+    size = manifest["image_size"]
+    e = manifest["face_embedder"]["embedding_width"]
+    s = manifest["face_embedder"]["input_size"]
+    n = manifest["tokenizer"]["max_length"]
+    latent = (_FLOAT, (BATCH, c, h, h))
+    context = (_FLOAT, (BATCH, n, d))
+    embedding = (_FLOAT, (BATCH, e))
+    return {
+        "text_encoder": {"input_ids": (_INT64, (BATCH, n)), "last_hidden_state": context},
+        "face_projector": {
+            "face_embedding": embedding,
+            "face_tokens": (_FLOAT, (BATCH, len(manifest["face_token_positions"]), d)),
+        },
+        "unet": {
+            "sample": latent,
+            "timestep": (_FLOAT, (BATCH,)),
+            "encoder_hidden_states": context,
+            "out_sample": latent,
+        },
+        "vae_decoder": {"latent_sample": latent, "sample": (_FLOAT, (BATCH, 3, size, size))},
+        "face_embedder": {"pixel_values": (_FLOAT, (BATCH, 3, s, s)), "face_embedding": embedding},
+    }
+
+
+def _value_shape(value: onnx.ValueInfoProto) -> tuple:
+    dims = value.type.tensor_type.shape.dim
+    return tuple(
+        BATCH if i == 0 and dim.dim_param else (dim.dim_value or dim.dim_param) for i, dim in enumerate(dims)
+    )
+
+
+def _graph_problems(graph: str, path: Path, expected: dict[str, tuple[int, tuple]]) -> list[str]:
+    model = onnx.load(str(path), load_external_data=False)
+    inputs = {v.name: v for v in model.graph.input}
+    outputs = {v.name: v for v in model.graph.output}
+    problems = []
+    names = GRAPH_IO[graph]
+    if sorted(inputs) != sorted(names["inputs"]):
+        problems.append(f"{path.name}: inputs {sorted(inputs)}, expected {sorted(names['inputs'])}")
+    # Extra outputs are harmless (the app fetches outputs by name); missing ones are not.
+    for name in names["outputs"]:
+        if name not in outputs:
+            problems.append(f"{path.name}: missing output {name!r} (has {sorted(outputs)})")
+    for name, value in {**inputs, **outputs}.items():
+        if name not in expected:
+            continue
+        elem_type, shape = expected[name]
+        got_type = value.type.tensor_type.elem_type
+        got_shape = _value_shape(value)
+        if got_type != elem_type:
+            problems.append(
+                f"{path.name}: {name} has type {onnx.TensorProto.DataType.Name(got_type)}, "
+                f"expected {onnx.TensorProto.DataType.Name(elem_type)}"
+            )
+        if got_shape != shape:
+            problems.append(f"{path.name}: {name} has shape {got_shape}, expected {shape}")
+    return problems
+
+
+def _prior_problems(prior: dict, width: int) -> list[str]:
+    weights = np.asarray(prior["weights"], dtype=np.float64)
+    means = np.asarray(prior["means"], dtype=np.float64)
+    variances = np.asarray(prior["variances"], dtype=np.float64)
+    k = len(weights)
+    problems = []
+    if prior["kind"] != "gmm-diag":
+        problems.append(f"face_prior: kind {prior['kind']!r}, expected 'gmm-diag'")
+    if means.shape != (k, width) or variances.shape != (k, width):
+        problems.append(
+            f"face_prior: means {means.shape} / variances {variances.shape}, expected ({k}, {width})"
+        )
+    elif not (abs(weights.sum() - 1) < 1e-6 and (weights > 0).all() and (variances > 0).all()):
+        problems.append("face_prior: weights must be positive and sum to 1, variances positive")
+    return problems
+
+
+def validate_bundle(bundle_dir: str | Path) -> list[str]:
+    """Everything wrong with a bundle, one message per problem naming the file; empty if it is valid."""
+    bundle_dir = Path(bundle_dir)
+    manifest = json.loads((bundle_dir / MANIFEST_FILE).read_text())
+    problems = []
+    if (manifest.get("format"), manifest.get("format_version")) != (BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION):
+        problems.append(
+            f"{MANIFEST_FILE}: format {manifest.get('format')!r} v{manifest.get('format_version')}"
+        )
+    files = manifest["files"]
+    for rel, entry in files.items():
+        path = bundle_dir / rel
+        if not path.is_file():
+            problems.append(f"{rel}: listed in the manifest but missing")
+            continue
+        actual = file_entry(path)
+        if actual["bytes"] != entry["bytes"]:
+            problems.append(f"{rel}: {actual['bytes']} bytes, manifest says {entry['bytes']}")
+        elif actual["sha256"] != entry["sha256"]:
+            problems.append(f"{rel}: sha256 {actual['sha256']}, manifest says {entry['sha256']}")
+    referenced = {
+        "tokenizer": manifest["tokenizer"]["vocab_file"],
+        "face_detector": manifest["face_detector"]["file"],
+    }
+    referenced.update({graph: manifest[graph]["file"] for graph in GRAPH_IO})
+    for key, rel in referenced.items():
+        if rel not in files:
+            problems.append(f"{rel}: {key} file is not listed in the manifest's files")
+    embedder_id = manifest["face_embedder"]["id"]
+    if manifest["face_projector"]["embedder_id"] != embedder_id:
+        problems.append(
+            f"{manifest['face_projector']['file']}: trained for embedder "
+            f"{manifest['face_projector']['embedder_id']!r}, but the bundle's embedder is {embedder_id!r}"
+        )
+    shapes = graph_shapes(manifest)
+    for graph in GRAPH_IO:
+        path = bundle_dir / manifest[graph]["file"]
+        if path.is_file():
+            problems += _graph_problems(graph, path, shapes[graph])
+    problems += _prior_problems(manifest["face_prior"], manifest["face_embedder"]["embedding_width"])
+    return problems

@@ -1,0 +1,136 @@
+"""Model shapes and the diffusion schedule of each Face0 configuration.
+
+`tiny` is what the browser app ships (64x64 images, ~30 MiB of float16 weights); `sd15` has Stable
+Diffusion 1.x shapes, as in the Face0 paper, and is only built on the meta device for now.
+"""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from face0.facemodels.embedder import EMBEDDING_WIDTH
+
+# Shared read-only training data (celeba128, clip); FACE0_DATA overrides it.
+DATA_DIR = Path(os.environ.get("FACE0_DATA", "/work/shared/data"))
+
+# The projected face tokens replace the last three of CLIP's 77 context tokens (paper: "tokens 75-77").
+FACE_TOKEN_POSITIONS = (74, 75, 76)
+CONTEXT_LENGTH = 77
+
+
+@dataclass(frozen=True)
+class TextEncoderConfig:
+    width: int
+    layers: int
+    heads: int
+    intermediate: int
+    hidden_act: str = "quick_gelu"
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    block_out_channels: tuple[int, ...]
+    down_block_types: tuple[str, ...]
+    up_block_types: tuple[str, ...]
+    layers_per_block: int
+    # diffusers' `attention_head_dim` is the number of heads per attention block.
+    attention_heads: int | tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    block_out_channels: tuple[int, ...]
+    layers_per_block: int
+    latent_channels: int
+    # Latents are multiplied by this before diffusion; the decoder graph receives latents / scaling_factor.
+    scaling_factor: float
+
+
+@dataclass(frozen=True)
+class ProjectorConfig:
+    embedding_width: int
+    num_tokens: int = len(FACE_TOKEN_POSITIONS)
+    num_layers: int = 4
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """diffusers DDIMScheduler settings; the training noise schedule uses the same betas."""
+
+    num_train_timesteps: int = 1000
+    beta_schedule: str = "scaled_linear"
+    beta_start: float = 0.00085
+    beta_end: float = 0.012
+    prediction_type: str = "epsilon"
+    clip_sample: bool = False
+    set_alpha_to_one: bool = False
+    steps_offset: int = 1
+    timestep_spacing: str = "leading"
+
+
+@dataclass(frozen=True)
+class GuidanceDefaults:
+    steps: int = 20
+    w: float = 7.5
+    c: float = 1.0
+    a: float = 0.0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    image_size: int
+    context_width: int
+    text_encoder: TextEncoderConfig
+    unet: UNetConfig
+    vae: VAEConfig
+    projector: ProjectorConfig
+    face_token_positions: tuple[int, ...] = FACE_TOKEN_POSITIONS
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    defaults: GuidanceDefaults = field(default_factory=GuidanceDefaults)
+
+    @property
+    def latent_size(self) -> int:
+        return self.image_size // 2 ** (len(self.vae.block_out_channels) - 1)
+
+
+TINY = ModelConfig(
+    name="tiny",
+    image_size=64,
+    context_width=256,
+    text_encoder=TextEncoderConfig(width=256, layers=2, heads=4, intermediate=1024),
+    unet=UNetConfig(
+        # 224 rather than 256 at the lowest resolution keeps the whole bundle under 40 MiB (10.8M parameters).
+        block_out_channels=(64, 128, 224),
+        down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+        layers_per_block=1,
+        attention_heads=8,
+    ),
+    # Three blocks = two 2x downsamplings: 64x64x3 images -> 16x16x4 latents. The scaling factor
+    # stays 1 until a trained VAE's latent standard deviation is measured.
+    vae=VAEConfig(
+        block_out_channels=(64, 128, 128), layers_per_block=1, latent_channels=4, scaling_factor=1.0
+    ),
+    projector=ProjectorConfig(embedding_width=EMBEDDING_WIDTH),
+)
+
+SD15 = ModelConfig(
+    name="sd15",
+    image_size=512,
+    context_width=768,
+    text_encoder=TextEncoderConfig(width=768, layers=12, heads=12, intermediate=3072),
+    unet=UNetConfig(
+        block_out_channels=(320, 640, 1280, 1280),
+        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+        layers_per_block=2,
+        attention_heads=8,
+    ),
+    vae=VAEConfig(
+        block_out_channels=(128, 256, 512, 512), layers_per_block=2, latent_channels=4, scaling_factor=0.18215
+    ),
+    projector=ProjectorConfig(embedding_width=EMBEDDING_WIDTH),
+)
+
+CONFIGS = {config.name: config for config in (TINY, SD15)}

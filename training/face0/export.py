@@ -1,0 +1,398 @@
+"""Exports a model bundle: ONNX graphs checked against PyTorch, face models, tokenizer, face prior, manifest.
+
+The graphs follow models/README.md. The app must feed the U-Net a float32 timestep per batch row and
+pass `latents / vae_scaling_factor` to vae_decoder, whose `sample` is clamped to [-1, 1] inside the
+graph (pixel = (sample + 1) * 127.5).
+"""
+
+import argparse
+import csv
+import shutil
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from onnx import numpy_helper
+from torch import nn
+
+from face0.bundle import (
+    BATCH,
+    BUNDLE_FORMAT,
+    BUNDLE_FORMAT_VERSION,
+    GRAPH_IO,
+    validate_bundle,
+    write_manifest,
+)
+from face0.configs import CONFIGS, CONTEXT_LENGTH, DATA_DIR, ModelConfig
+from face0.extraction import MAX_DETECT_SIDE, MIN_CONFIDENCE
+from face0.face_crop import FACE0_CROP_MARGINS
+from face0.face_prior import embed_shard_faces, fit_face_prior
+from face0.facemodels.detector import DETECTOR_FILE
+from face0.facemodels.embedder import (
+    EMBEDDER_FILE,
+    EMBEDDER_ID,
+    EMBEDDING_WIDTH,
+    INPUT_SIZE,
+    MEAN_RGB,
+    STD_RGB,
+)
+from face0.models import (
+    CLIP_BOS_ID,
+    CLIP_EOS_ID,
+    CLIP_PAD_ID,
+    CLIP_VOCAB_SIZE,
+    CompactVocabulary,
+    Face0Models,
+    build_models,
+    build_vocabulary,
+)
+
+OPSET = 17
+CLIP_VOCAB_FILE = "bpe_simple_vocab_16e6.txt.gz"
+GRAPH_FILES = {graph: f"{graph}.onnx" for graph in ("text_encoder", "face_projector", "unet", "vae_decoder")}
+# Max abs difference allowed between onnxruntime and PyTorch (same weights), relative to max(1, max |output|).
+GRAPH_TOLERANCE = 1e-4
+# Only float tensors of rank >= 2 (weight matrices, kernels, embedding tables) are stored as float16:
+# vectors stay float32 because some are not weights but precise constants (timestep frequencies),
+# and their size is negligible.
+FLOAT16_MIN_RANK = 2
+FLOAT16_MAX = float(np.finfo(np.float16).max)
+
+
+class UNetGraph(nn.Module):
+    def __init__(self, unet: nn.Module):
+        super().__init__()
+        self.unet = unet
+
+    def forward(self, sample, timestep, encoder_hidden_states):
+        return self.unet(sample, timestep, encoder_hidden_states, return_dict=False)[0]
+
+
+class VAEDecoderGraph(nn.Module):
+    def __init__(self, vae: nn.Module):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, latent_sample):
+        return self.vae.decode(latent_sample, return_dict=False)[0].clamp(-1.0, 1.0)
+
+
+def graph_modules(models: Face0Models) -> dict[str, nn.Module]:
+    return {
+        "text_encoder": models.text_encoder,
+        "face_projector": models.face_projector,
+        "unet": UNetGraph(models.unet),
+        "vae_decoder": VAEDecoderGraph(models.vae),
+    }
+
+
+def example_inputs(
+    config: ModelConfig, vocabulary: CompactVocabulary, graph: str, batch: int, seed: int
+) -> dict:
+    """Random inputs for one graph, keyed by input name; token ids mix seen, unseen and special ids."""
+    g = torch.Generator().manual_seed(seed)
+    c, h, d = config.vae.latent_channels, config.latent_size, config.context_width
+    if graph == "text_encoder":
+        seen = torch.tensor(vocabulary.clip_ids, dtype=torch.int64)
+        words = torch.where(
+            torch.rand(batch, CONTEXT_LENGTH, generator=g) < 0.8,
+            seen[torch.randint(len(seen), (batch, CONTEXT_LENGTH), generator=g)],
+            torch.randint(CLIP_BOS_ID, (batch, CONTEXT_LENGTH), generator=g),
+        )
+        lengths = torch.randint(CONTEXT_LENGTH - 1, (batch, 1), generator=g) + 1
+        positions = torch.arange(CONTEXT_LENGTH)[None]
+        ids = torch.where(positions < lengths, words, torch.full_like(words, CLIP_PAD_ID))
+        ids[torch.arange(batch), lengths[:, 0]] = CLIP_EOS_ID
+        ids[:, 0] = CLIP_BOS_ID
+        return {"input_ids": ids}
+    if graph == "face_projector":
+        return {"face_embedding": torch.randn(batch, config.projector.embedding_width, generator=g)}
+    if graph == "unet":
+        return {
+            "sample": torch.randn(batch, c, h, h, generator=g),
+            "timestep": torch.rand(batch, generator=g) * config.scheduler.num_train_timesteps,
+            "encoder_hidden_states": torch.randn(batch, CONTEXT_LENGTH, d, generator=g),
+        }
+    if graph == "vae_decoder":
+        return {"latent_sample": torch.randn(batch, c, h, h, generator=g)}
+    raise ValueError(f"unknown graph {graph!r}")
+
+
+def store_weights_float16(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Weight initializers stored as float16, each Cast back to float32: I/O and arithmetic stay float32."""
+    graph = model.graph
+    casts = []
+    for init in graph.initializer:
+        if init.data_type != onnx.TensorProto.FLOAT or len(init.dims) < FLOAT16_MIN_RANK:
+            continue
+        values = numpy_helper.to_array(init)
+        if np.abs(values).max(initial=0.0) > FLOAT16_MAX:
+            continue  # e.g. attention masks holding float32's lowest value
+        name = init.name
+        init.CopyFrom(numpy_helper.from_array(values.astype(np.float16), f"{name}.float16"))
+        casts.append(
+            onnx.helper.make_node("Cast", [init.name], [name], to=onnx.TensorProto.FLOAT, name=f"{name}.cast")
+        )
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return model
+
+
+def round_weights_float16(module: nn.Module) -> None:
+    """The PyTorch twin of store_weights_float16, for checking the float16 graph at float32 tolerance."""
+    with torch.no_grad():
+        for p in module.parameters():
+            if p.ndim >= FLOAT16_MIN_RANK:
+                p.copy_(p.half().float())
+
+
+def set_output_shapes(model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]]) -> None:
+    """Static non-batch output dims (the tracer leaves some symbolic, e.g. after Reshape)."""
+    for output in model.graph.output:
+        dims = output.type.tensor_type.shape.dim
+        for dim, size in zip(dims[1:], shapes[output.name][1:], strict=True):
+            dim.Clear()
+            dim.dim_value = size
+
+
+def graph_parameters(model: onnx.ModelProto) -> int:
+    """Number of floating-point weights stored in a graph."""
+    floats = (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)
+    return sum(int(np.prod(init.dims)) for init in model.graph.initializer if init.data_type in floats)
+
+
+def export_graph(module: nn.Module, inputs: dict, output_names: list[str], path: Path, float16: bool) -> None:
+    with torch.no_grad():
+        outputs = module(*inputs.values())
+    output_shapes = {output_names[0]: tuple(outputs.shape)}
+    torch.onnx.export(
+        module,
+        tuple(inputs.values()),
+        str(path),
+        input_names=list(inputs),
+        output_names=output_names,
+        dynamic_axes={name: {0: BATCH} for name in [*inputs, *output_names]},
+        opset_version=OPSET,
+        dynamo=False,
+        do_constant_folding=True,
+    )
+    model = onnx.load(str(path))
+    set_output_shapes(model, output_shapes)
+    if float16:
+        model = store_weights_float16(model)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def session(path: Path, threads: int = 1) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def max_abs_diff(module: nn.Module, path: Path, inputs: dict) -> tuple[float, float]:
+    """(max |onnxruntime - PyTorch|, max |PyTorch|) for one graph's first output."""
+    with torch.no_grad():
+        expected = module(*inputs.values()).numpy()
+    got = session(path).run(None, {name: t.numpy() for name, t in inputs.items()})[0]
+    return float(np.abs(got - expected).max()), float(np.abs(expected).max())
+
+
+def export_graphs(models: Face0Models, out: Path, float16: bool, seed: int) -> dict[str, dict]:
+    """Writes the four graphs and checks each in onnxruntime against PyTorch at batch 1, 2 and 3."""
+    models.eval()
+    reference = models
+    if float16:
+        reference = Face0Models(models.config, models.vocabulary)
+        reference.load_state_dict(models.state_dict())
+        round_weights_float16(reference)
+        reference.eval()
+    report = {}
+    for graph, module in graph_modules(models).items():
+        path = out / GRAPH_FILES[graph]
+        inputs = example_inputs(models.config, models.vocabulary, graph, batch=2, seed=seed)
+        export_graph(module, inputs, GRAPH_IO[graph]["outputs"], path, float16)
+        twin = graph_modules(reference)[graph]
+        diffs = {}
+        for batch in (1, 2, 3):
+            check_inputs = example_inputs(models.config, models.vocabulary, graph, batch, seed=seed + batch)
+            diff, scale = max_abs_diff(twin, path, check_inputs)
+            if diff > GRAPH_TOLERANCE * max(1.0, scale):
+                raise AssertionError(
+                    f"{path.name}: onnxruntime differs from PyTorch by {diff:.3g} at batch {batch}"
+                )
+            diffs[batch] = diff
+        entry = {
+            "parameters": graph_parameters(onnx.load(str(path))),
+            "bytes": path.stat().st_size,
+            "max_abs_diff": diffs,
+        }
+        if float16:
+            # What storing float16 weights costs: onnxruntime against the float32 PyTorch model.
+            inputs = example_inputs(models.config, models.vocabulary, graph, 2, seed=seed + 2)
+            entry["float16_vs_float32"] = max_abs_diff(module, path, inputs)
+        report[graph] = entry
+    return report
+
+
+def time_unet(path: Path, config: ModelConfig, batches=(1, 2, 3), threads=(1, 2), runs: int = 10) -> dict:
+    """Median onnxruntime CPU milliseconds per U-Net call, by (threads, batch)."""
+    times = {}
+    for n in threads:
+        sess = session(path, threads=n)
+        for batch in batches:
+            inputs = example_inputs(config, CompactVocabulary(()), "unet", batch, seed=0)
+            feed = {name: t.numpy() for name, t in inputs.items()}
+            sess.run(None, feed)
+            samples = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                sess.run(None, feed)
+                samples.append((time.perf_counter() - start) * 1000)
+            times[(n, batch)] = statistics.median(samples)
+    return times
+
+
+def read_captions(attributes_csv: Path) -> list[str]:
+    with open(attributes_csv, newline="") as f:
+        return [row["caption"] for row in csv.DictReader(f)]
+
+
+def clip_bpe(clip_dir: Path):
+    from transformers import CLIPTokenizer
+
+    return CLIPTokenizer(
+        str(clip_dir / "vocab.json"), str(clip_dir / "merges.txt"), pad_token="<|endoftext|>"
+    )
+
+
+def vocabulary_from_captions(captions: list[str], clip_dir: Path) -> tuple[CompactVocabulary, list[str]]:
+    """The compact vocabulary and its words (BPE tokens without the </w> end-of-word mark)."""
+    tokenizer = clip_bpe(clip_dir)
+    if len(tokenizer) != CLIP_VOCAB_SIZE:
+        raise ValueError(f"{clip_dir}: {len(tokenizer)} tokens, expected CLIP's {CLIP_VOCAB_SIZE}")
+    encode: Callable[[str], list[int]] = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    vocabulary = build_vocabulary(captions, encode)
+    words = sorted(
+        {t.removesuffix("</w>") for t in tokenizer.convert_ids_to_tokens(list(vocabulary.clip_ids))}
+    )
+    return vocabulary, words
+
+
+def bundle_manifest(
+    config: ModelConfig, name: str, license: str, description: str, words: list[str], face_prior: dict
+) -> dict:
+    return {
+        "format": BUNDLE_FORMAT,
+        "format_version": BUNDLE_FORMAT_VERSION,
+        "name": name,
+        "license": license,
+        "description": description,
+        "image_size": config.image_size,
+        "latent_channels": config.vae.latent_channels,
+        "latent_size": config.latent_size,
+        "vae_scaling_factor": config.vae.scaling_factor,
+        "tokenizer": {
+            "kind": "clip-bpe",
+            "vocab_file": CLIP_VOCAB_FILE,
+            "max_length": CONTEXT_LENGTH,
+            "bos_id": CLIP_BOS_ID,
+            "eos_id": CLIP_EOS_ID,
+            "pad_id": CLIP_PAD_ID,
+        },
+        "context_width": config.context_width,
+        "face_token_positions": list(config.face_token_positions),
+        "face_detector": {
+            "file": DETECTOR_FILE,
+            "kind": "mediapipe-blazeface-short-range",
+            "min_confidence": MIN_CONFIDENCE,
+            "max_detect_side": MAX_DETECT_SIDE,
+        },
+        "face_embedder": {
+            "file": EMBEDDER_FILE,
+            "id": EMBEDDER_ID,
+            "input_size": INPUT_SIZE,
+            "mean": list(MEAN_RGB),
+            "std": list(STD_RGB),
+            "embedding_width": EMBEDDING_WIDTH,
+            "crop_margins": asdict(FACE0_CROP_MARGINS),
+        },
+        "face_projector": {"file": GRAPH_FILES["face_projector"], "embedder_id": EMBEDDER_ID},
+        "text_encoder": {"file": GRAPH_FILES["text_encoder"]},
+        "unet": {"file": GRAPH_FILES["unet"]},
+        "vae_decoder": {"file": GRAPH_FILES["vae_decoder"]},
+        "face_prior": face_prior,
+        "scheduler": {"kind": "ddim", **asdict(config.scheduler)},
+        "defaults": asdict(config.defaults),
+        "vocabulary_seen": words,
+    }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", choices=sorted(CONFIGS), default="tiny")
+    parser.add_argument("--init", choices=["random"], default="random", help="weights: code-initialised")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, required=True, help="bundle folder")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--license", default="MIT")
+    parser.add_argument("--description", required=True)
+    parser.add_argument(
+        "--float16", action=argparse.BooleanOptionalAction, default=True, help="float16 weights"
+    )
+    parser.add_argument(
+        "--face-models", type=Path, default=Path("models/default"), help="face_detector + embedder"
+    )
+    parser.add_argument("--clip-dir", type=Path, default=DATA_DIR / "clip")
+    parser.add_argument("--captions", type=Path, default=DATA_DIR / "celeba128" / "attributes.csv")
+    parser.add_argument("--prior-embeddings", type=Path, help="(N, E) .npy; default: embed celeba128 images")
+    parser.add_argument("--prior-images-per-shard", type=int, default=38)
+    parser.add_argument("--prior-components", type=int, default=8)
+    parser.add_argument("--benchmark", action="store_true", help="time the U-Net in onnxruntime")
+
+
+def run(args: argparse.Namespace) -> None:
+    config = CONFIGS[args.config]
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    vocabulary, words = vocabulary_from_captions(read_captions(args.captions), args.clip_dir)
+    print(f"vocabulary: {len(words)} words, compact size {vocabulary.size}")
+
+    if args.prior_embeddings:
+        embeddings = np.load(args.prior_embeddings)
+    else:
+        shards = sorted((args.captions.parent).glob("*.tar"))
+        embeddings = embed_shard_faces(shards, args.prior_images_per_shard, args.face_models)
+    face_prior = fit_face_prior(embeddings, args.prior_components, args.seed)
+    print(f"face prior: {args.prior_components} components fitted on {len(embeddings)} embeddings")
+
+    models = build_models(config, vocabulary, args.seed)
+    report = export_graphs(models, out, args.float16, args.seed)
+    for graph, entry in report.items():
+        print(f"{graph}: {entry}")
+
+    for source in (
+        args.face_models / DETECTOR_FILE,
+        args.face_models / EMBEDDER_FILE,
+        args.clip_dir / CLIP_VOCAB_FILE,
+    ):
+        if source.resolve() != (out / source.name).resolve():
+            shutil.copyfile(source, out / source.name)
+    manifest = bundle_manifest(config, args.name, args.license, args.description, words, face_prior)
+    manifest = write_manifest(out, manifest)
+    problems = validate_bundle(out)
+    if problems:
+        raise SystemExit("invalid bundle:\n" + "\n".join(problems))
+    total = sum(entry["bytes"] for entry in manifest["files"].values())
+    print(f"bundle {out}: {len(manifest['files'])} files, {total / 2**20:.1f} MiB")
+
+    if args.benchmark:
+        for (threads, batch), ms in time_unet(out / GRAPH_FILES["unet"], config).items():
+            print(f"unet onnxruntime CPU: {threads} thread(s), batch {batch}: {ms:.1f} ms/call")
