@@ -1,0 +1,788 @@
+"""Joint training of the U-Net and FaceProjector (and the text encoder, for from-scratch configurations)
+on (image, caption, face embedding), plus the `train-vae` and `bench` stages.
+
+Randomness is a function of (seed, step, rank, micro-batch) — captions, face/caption dropout, VAE
+latent sampling, noise and timesteps — and the models have no dropout, so a checkpoint's step,
+data-stream positions, weights, EMA and optimizer state are the whole training state: a resumed run
+reproduces the uninterrupted one exactly (on the same hardware, thread count and world size).
+"""
+
+import argparse
+import copy
+import dataclasses
+import json
+import os
+import random
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from diffusers import DDPMScheduler
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from face0.captions import attribute_caption, caption_vocabulary_text
+from face0.configs import (
+    CONFIGS,
+    GuidanceDefaults,
+    ModelConfig,
+    ProjectorConfig,
+    SchedulerConfig,
+    TextEncoderConfig,
+    UNetConfig,
+    VAEConfig,
+)
+from face0.data import (
+    IdentityIndex,
+    Sample,
+    SampleReader,
+    SampleStream,
+    StreamPosition,
+    list_shards,
+    read_samples,
+)
+from face0.distributed import DistInfo, barrier, gather_objects, init_distributed, mean_across_ranks, shutdown
+from face0.models import (
+    CompactVocabulary,
+    Face0Models,
+    build_models,
+    build_vae,
+    build_vocabulary,
+    insert_face_tokens,
+    parameter_count,
+)
+from face0.progress import Progress, format_duration
+from face0.sample import TorchGraphs, bundle_fields, clip_tokenizer, image_grid, sample_image, to_uint8
+
+CHECKPOINT_FORMAT = "face0-checkpoint"
+VAE_FORMAT = "face0-vae"
+CHECKPOINT_DIR = "checkpoints"
+METRICS_FILE = "metrics.jsonl"
+
+
+# ---------------------------------------------------------------------------------------------- configs
+
+
+def config_from_dict(d: dict) -> ModelConfig:
+    """Inverse of dataclasses.asdict for ModelConfig (lists back to tuples)."""
+
+    def build(cls, values: dict):
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+    return ModelConfig(
+        name=d["name"],
+        image_size=d["image_size"],
+        context_width=d["context_width"],
+        text_encoder=build(TextEncoderConfig, d["text_encoder"]),
+        unet=build(UNetConfig, d["unet"]),
+        vae=build(VAEConfig, d["vae"]),
+        projector=build(ProjectorConfig, d["projector"]),
+        face_token_positions=tuple(d["face_token_positions"]),
+        scheduler=build(SchedulerConfig, d["scheduler"]),
+        defaults=build(GuidanceDefaults, d["defaults"]),
+    )
+
+
+def load_model_config(name_or_path: str) -> ModelConfig:
+    """A named configuration (configs.CONFIGS) or a JSON file holding asdict(ModelConfig)."""
+    if name_or_path in CONFIGS:
+        return CONFIGS[name_or_path]
+    return config_from_dict(json.loads(Path(name_or_path).read_text()))
+
+
+@dataclass
+class TrainOptions:
+    shards: list[Path]
+    out: Path
+    model: ModelConfig
+    max_steps: int
+    vae: Path | None = None  # train-vae output; None keeps the randomly initialised VAE (tests only)
+    global_batch: int = 8
+    grad_accum: int = 1
+    lr: float = 1e-4
+    lr_warmup: int = 0
+    weight_decay: float = 1e-2
+    max_grad_norm: float = 1.0
+    ema_decay: float = 0.999
+    face_drop_p: float = 0.1
+    caption_drop_p: float = 0.1
+    captions: str = (
+        "shard"  # "shard": KEY.txt; "attributes": face0.captions from the json's CelebA attributes
+    )
+    face_source: str = "same"  # "same" (paper) or "other": another photo of the same celeba_identity
+    require_face: bool = False
+    train_text_encoder: bool = True
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    validate_every: int = 0
+    validation_images: int = 4
+    validation_steps: int = 20
+    log_every: int = 10
+    seed: int = 0
+    bf16: bool = False
+    gradient_checkpointing: bool = False
+    shuffle_buffer: int = 1000
+    threads: int | None = None
+    device: str | None = None
+    vocabulary_captions: list[str] = field(default_factory=list)  # extra text for the compact vocabulary
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+class EMA:
+    """Exponential moving average of the trainable parameters, kept in float32."""
+
+    def __init__(self, named_parameters: dict[str, nn.Parameter], decay: float):
+        self.decay = decay
+        self.params = named_parameters
+        self.shadow = {name: p.detach().clone().float() for name, p in named_parameters.items()}
+
+    @torch.no_grad()
+    def update(self) -> None:
+        names = list(self.params)
+        torch._foreach_lerp_(
+            [self.shadow[n] for n in names],
+            [self.params[n].detach().float() for n in names],
+            1.0 - self.decay,
+        )
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {name: t.cpu() for name, t in self.shadow.items()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        for name, tensor in state.items():
+            self.shadow[name].copy_(tensor)
+
+
+class Denoiser(nn.Module):
+    """Epsilon prediction from noisy latents, timesteps, CLIP ids and face embeddings (what DDP wraps)."""
+
+    def __init__(self, models: Face0Models, train_text_encoder: bool):
+        super().__init__()
+        self.models = models
+        self.train_text_encoder = train_text_encoder
+
+    def forward(self, noisy, timesteps, input_ids, face_embedding, has_face):
+        with torch.set_grad_enabled(self.train_text_encoder and torch.is_grad_enabled()):
+            text = self.models.text_encoder(input_ids)
+        tokens = self.models.face_projector(face_embedding)
+        context = insert_face_tokens(text, tokens, has_face, self.models.config.face_token_positions)
+        return self.models.unet(noisy, timesteps, context).sample
+
+
+def derived_seed(*parts: int) -> int:
+    return int(np.random.SeedSequence(list(parts)).generate_state(1, np.uint64)[0] >> 1)
+
+
+def ddpm_scheduler(config: ModelConfig) -> DDPMScheduler:
+    s = config.scheduler
+    return DDPMScheduler(
+        num_train_timesteps=s.num_train_timesteps,
+        beta_start=s.beta_start,
+        beta_end=s.beta_end,
+        beta_schedule=s.beta_schedule,
+        prediction_type=s.prediction_type,
+        clip_sample=False,
+    )
+
+
+def images_to_tensor(samples: list[Sample]) -> torch.Tensor:
+    """uint8 (S, S, 3) images -> (B, 3, S, S) float32 in [-1, 1]."""
+    images = np.stack([s.image for s in samples]).astype(np.float32) / 127.5 - 1.0
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+
+
+@dataclass
+class Batch:
+    images: torch.Tensor  # (B, 3, S, S) in [-1, 1]
+    input_ids: torch.Tensor  # (B, 77)
+    face_embedding: torch.Tensor  # (B, E)
+    has_face: torch.Tensor  # (B,) bool
+    captions: list[str]
+
+
+def make_batch(
+    samples: list[Sample],
+    options: TrainOptions,
+    tokenizer,
+    rng: np.random.Generator,
+    index: IdentityIndex | None,
+) -> tuple[Batch, int]:
+    """The conditioning for one micro-batch; returns it and how many `other` faces were missing."""
+    captions, embeddings, has_face = [], [], []
+    missing_other = 0
+    for s in samples:
+        caption = s.caption
+        if options.captions == "attributes" and s.attributes:
+            caption = attribute_caption(s.attributes, random.Random(int(rng.integers(2**63))))
+        if rng.random() < options.caption_drop_p:
+            caption = ""
+        embedding = s.embedding
+        if index is not None and s.has_face:
+            other = index.other_face(s.identity, s.key, rng)
+            missing_other += other is None
+            embedding = embedding if other is None else other
+        face = s.has_face and rng.random() >= options.face_drop_p
+        captions.append(caption)
+        embeddings.append(embedding)
+        has_face.append(face)
+    batch = Batch(
+        images=images_to_tensor(samples),
+        input_ids=torch.from_numpy(tokenizer(captions)),
+        face_embedding=torch.from_numpy(np.stack(embeddings)),
+        has_face=torch.tensor(has_face),
+        captions=captions,
+    )
+    return batch, missing_other
+
+
+def diffusion_loss(
+    denoiser: nn.Module,
+    vae: nn.Module,
+    scheduler: DDPMScheduler,
+    batch: Batch,
+    generator: torch.Generator,
+    device: torch.device,
+    bf16: bool,
+) -> torch.Tensor:
+    """Epsilon-prediction MSE at random timesteps (noise, timesteps and latents drawn from `generator`)."""
+    with torch.no_grad():
+        posterior = vae.encode(batch.images.to(device)).latent_dist
+        eps_latent = torch.randn(posterior.mean.shape, generator=generator).to(device)
+        latents = (posterior.mean + posterior.std * eps_latent) * vae.config.scaling_factor
+    noise = torch.randn(latents.shape, generator=generator).to(device)
+    steps = scheduler.config.num_train_timesteps
+    timesteps = torch.randint(0, steps, (latents.shape[0],), generator=generator).to(device)
+    noisy = scheduler.add_noise(latents, noise, timesteps)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        pred = denoiser(
+            noisy,
+            timesteps,
+            batch.input_ids.to(device),
+            batch.face_embedding.to(device),
+            batch.has_face.to(device),
+        )
+    return F.mse_loss(pred.float(), noise)
+
+
+def trainable_parameters(models: Face0Models, train_text_encoder: bool) -> dict[str, nn.Parameter]:
+    parts = ["face_projector", "unet"] + (["text_encoder"] if train_text_encoder else [])
+    named = {}
+    for part in parts:
+        for name, p in getattr(models, part).named_parameters():
+            named[f"{part}.{name}"] = p
+    for name, p in models.named_parameters():
+        p.requires_grad_(name in named)
+    return named
+
+
+# ---------------------------------------------------------------------------------------------- checkpoints
+
+
+def checkpoint_path(out: Path, step: int) -> Path:
+    return out / CHECKPOINT_DIR / f"step-{step:08d}.pt"
+
+
+def latest_checkpoint(out: Path) -> Path | None:
+    found = sorted((out / CHECKPOINT_DIR).glob("step-*.pt"))
+    return found[-1] if found else None
+
+
+def save_atomic(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint_models(path: Path, ema: bool = True) -> Face0Models:
+    """Face0Models from a training checkpoint, with the EMA weights unless ema=False."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} file")
+    models = Face0Models(
+        config_from_dict(state["model_config"]), CompactVocabulary(tuple(state["vocabulary"]))
+    )
+    models.load_state_dict(state["models"])
+    if ema:
+        with torch.no_grad():
+            params = dict(models.named_parameters())
+            for name, tensor in state["ema"].items():
+                params[name].copy_(tensor)
+    return models
+
+
+def truncate_metrics(path: Path, step: int) -> None:
+    """Drops log lines a killed run wrote after its last checkpoint."""
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    path.write_text("".join(line + "\n" for line in kept))
+
+
+def vocabulary_for(shards: list[Path], tokenizer, extra: list[str]) -> CompactVocabulary:
+    """Every BPE token of the shards' captions, of face0.captions' phrases and of `extra`."""
+
+    def texts():
+        yield from caption_vocabulary_text()
+        yield from extra
+        for shard in shards:
+            for _key, files in read_samples(shard):
+                if "txt" in files:
+                    yield files["txt"].decode("utf-8")
+
+    return build_vocabulary(texts(), tokenizer.encode)
+
+
+# ---------------------------------------------------------------------------------------------- training
+
+
+@dataclass
+class TrainResult:
+    step: int
+    losses: dict[int, float]  # step -> loss averaged over ranks (this run's steps only)
+    nan_skipped: int
+    bad_images: int
+    samples_per_s: float
+    models: Face0Models
+    ema: EMA
+
+
+def validation_grid(
+    models: Face0Models, ema: EMA, samples: list[Sample], tokenizer, options: TrainOptions, path
+):
+    """Rows: [training image | EMA sample with its face and caption | same prompt without the face]."""
+    shadow = copy.deepcopy(models).eval()
+    with torch.no_grad():
+        params = dict(shadow.named_parameters())
+        for name, tensor in ema.shadow.items():
+            params[name].copy_(tensor)
+    graphs, fields = TorchGraphs(shadow), bundle_fields(shadow)
+    d = models.config.defaults
+    rows = []
+    for i, s in enumerate(samples):
+        row = [s.image]
+        for face in (s.embedding if s.has_face else None, None):
+            image = sample_image(
+                graphs,
+                tokenizer,
+                fields,
+                s.caption,
+                face,
+                options.seed + i,
+                options.validation_steps,
+                d.w,
+                d.c,
+                d.a,
+            )
+            row.append(to_uint8(image))
+        rows.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image_grid(rows).save(path)
+
+
+def load_vae(models: Face0Models, path: Path) -> Face0Models:
+    """Models whose VAE (and config's scaling factor) come from a train-vae file."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state.get("format") != VAE_FORMAT:
+        raise ValueError(f"{path}: not a {VAE_FORMAT} file")
+    vae_config = dataclasses.replace(models.config.vae, scaling_factor=state["scaling_factor"])
+    config = dataclasses.replace(models.config, vae=vae_config)
+    models.config = config
+    models.vae.load_state_dict(state["vae"])
+    models.vae.register_to_config(scaling_factor=state["scaling_factor"])
+    return models
+
+
+def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
+    info = info or init_distributed(options.device)
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    per_rank, remainder = divmod(options.global_batch, info.world_size * options.grad_accum)
+    if remainder or per_rank == 0:
+        raise ValueError(
+            f"global batch {options.global_batch} is not divisible by {info.world_size} ranks x "
+            f"{options.grad_accum} accumulation steps"
+        )
+    out = options.out
+    device = info.device
+    tokenizer = clip_tokenizer(options.model.face_token_positions)
+    resume_from = latest_checkpoint(out)
+    state = torch.load(resume_from, map_location="cpu", weights_only=False) if resume_from else None
+
+    if state is not None:
+        vocabulary = CompactVocabulary(tuple(state["vocabulary"]))
+        models = Face0Models(config_from_dict(state["model_config"]), vocabulary)
+        models.load_state_dict(state["models"])
+    else:
+        vocabulary = vocabulary_for(options.shards, tokenizer, options.vocabulary_captions)
+        models = build_models(options.model, vocabulary, options.seed)
+        if options.vae:
+            load_vae(models, options.vae)
+    models.to(device)
+    models.vae.eval().requires_grad_(False)
+    if not options.train_text_encoder:
+        models.text_encoder.eval()
+    if options.gradient_checkpointing:
+        models.unet.enable_gradient_checkpointing()
+    named = trainable_parameters(models, options.train_text_encoder)
+    optimizer = torch.optim.AdamW(named.values(), lr=options.lr, weight_decay=options.weight_decay)
+    ema = EMA(named, options.ema_decay)
+    denoiser = Denoiser(models, options.train_text_encoder)
+    if info.world_size > 1:
+        ids = [info.local_rank] if device.type == "cuda" else None
+        denoiser = DistributedDataParallel(denoiser, device_ids=ids)
+    scheduler = ddpm_scheduler(models.config)
+
+    step, nan_skipped, bad_before = 0, 0, 0
+    position = StreamPosition()
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        ema.load_state_dict(state["ema"])
+        step, nan_skipped = state["step"], state["nan_skipped"]
+        if state["world_size"] == info.world_size:
+            position = StreamPosition(*state["stream_positions"][info.rank])
+        else:
+            # Per-rank streams differ with the world size; start the next epoch rather than guess.
+            position = StreamPosition(max(p[0] for p in state["stream_positions"]) + 1, 0)
+        bad_before = state["bad_images"]
+    stream = SampleStream(
+        options.shards, info.rank, info.world_size, options.seed, options.shuffle_buffer, position
+    )
+    reader = SampleReader(
+        stream, models.config.image_size, models.config.projector.embedding_width, options.require_face
+    )
+    index = IdentityIndex(options.shards) if options.face_source == "other" else None
+    validation = []
+    if info.is_main and options.validate_every:
+        validation = SampleReader(
+            SampleStream(options.shards[:1], 0, 1, options.seed, 1), models.config.image_size,
+            models.config.projector.embedding_width, require_face=True,
+        ).next_batch(options.validation_images)  # fmt: skip
+
+    metrics = out / METRICS_FILE
+    if info.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        truncate_metrics(metrics, step)
+        (out / "model_config.json").write_text(json.dumps(asdict(models.config), indent=2) + "\n")
+        trainable = sum(p.numel() for p in named.values())
+        print(
+            f"train: {parameter_count(models) / 1e6:.1f}M parameters ({trainable / 1e6:.1f}M trainable), "
+            f"vocabulary {vocabulary.size}, world {info.world_size}, per-rank batch {per_rank} x "
+            f"{options.grad_accum} accumulation, from step {step}"
+            + (f" ({resume_from.name})" if resume_from else "")
+        )
+    losses: dict[int, float] = {}
+    progress = Progress(options.max_steps - step, "train", "steps", every_s=30.0)
+    missing_other = 0
+    start = time.perf_counter()
+    first_step = step
+    while step < options.max_steps:
+        for group in optimizer.param_groups:
+            group["lr"] = (
+                options.lr * min(1.0, (step + 1) / options.lr_warmup) if options.lr_warmup else options.lr
+            )
+        optimizer.zero_grad(set_to_none=True)
+        step_loss = 0.0
+        for micro in range(options.grad_accum):
+            rng = np.random.default_rng([options.seed, step, info.rank, micro])
+            batch, missing = make_batch(reader.next_batch(per_rank), options, tokenizer, rng, index)
+            missing_other += missing
+            generator = torch.Generator().manual_seed(derived_seed(options.seed, step, info.rank, micro, 1))
+            last = micro == options.grad_accum - 1
+            sync = (
+                denoiser.no_sync()
+                if isinstance(denoiser, DistributedDataParallel) and not last
+                else nullcontext()
+            )
+            with sync:
+                loss = diffusion_loss(denoiser, models.vae, scheduler, batch, generator, device, options.bf16)
+                (loss / options.grad_accum).backward()
+            step_loss += loss.item() / options.grad_accum
+        grad_norm = torch.nn.utils.clip_grad_norm_(named.values(), options.max_grad_norm)
+        # Gradients are all-reduced, so every rank sees the same norm and takes the same decision.
+        if torch.isfinite(grad_norm):
+            optimizer.step()
+            ema.update()
+        else:
+            nan_skipped += 1
+        step += 1
+        mean_loss = mean_across_ranks(step_loss, info)
+        losses[step] = mean_loss
+        progress.update(1, f"loss {mean_loss:.4f}")
+        if info.is_main and (step % options.log_every == 0 or step == options.max_steps):
+            elapsed = time.perf_counter() - start
+            record = {
+                "step": step,
+                "loss": mean_loss,
+                "grad_norm": float(grad_norm),
+                "lr": optimizer.param_groups[0]["lr"],
+                "nan_skipped": nan_skipped,
+                "samples_per_s": (step - first_step) * options.global_batch / elapsed,
+                "missing_other_face": missing_other,
+            }
+            with open(metrics, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        if options.checkpoint_every and (step % options.checkpoint_every == 0 or step == options.max_steps):
+            positions = gather_objects(dataclasses.astuple(reader.stream.position), info)
+            bad = sum(gather_objects(reader.bad, info)) + bad_before
+            if info.is_main:
+                save_checkpoint(out, step, models, ema, optimizer, positions, info, nan_skipped, bad, options)
+        if info.is_main and options.validate_every and step % options.validate_every == 0:
+            validation_grid(
+                models, ema, validation, tokenizer, options, out / "samples" / f"step-{step:08d}.png"
+            )
+        barrier(info)
+    elapsed = time.perf_counter() - start
+    rate = (step - first_step) * options.global_batch / elapsed if elapsed > 0 else 0.0
+    if info.is_main:
+        print(
+            f"train: step {step}, {rate:.1f} samples/s, {format_duration(elapsed)}, "
+            f"NaN steps skipped {nan_skipped}"
+        )
+    return TrainResult(step, losses, nan_skipped, reader.bad + bad_before, rate, models, ema)
+
+
+def save_checkpoint(out, step, models, ema, optimizer, positions, info, nan_skipped, bad, options) -> None:
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "step": step,
+        "model_config": asdict(models.config),
+        "vocabulary": list(models.vocabulary.clip_ids),
+        "models": {k: v.cpu() for k, v in models.state_dict().items()},
+        "ema": ema.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "world_size": info.world_size,
+        "stream_positions": positions,
+        "nan_skipped": nan_skipped,
+        "bad_images": bad,
+        "options": {
+            k: str(v) for k, v in asdict(options).items() if k not in ("model", "vocabulary_captions")
+        },
+    }
+    save_atomic(state, checkpoint_path(out, step))
+    kept = sorted((out / CHECKPOINT_DIR).glob("step-*.pt"))
+    for old in kept[: -options.keep_checkpoints]:
+        old.unlink()
+
+
+# ---------------------------------------------------------------------------------------------- train-vae
+
+
+def vae_loss(
+    vae, images: torch.Tensor, generator: torch.Generator, kl_weight: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(L1 + L2 reconstruction + kl_weight * KL, the sampled latents)."""
+    posterior = vae.encode(images).latent_dist
+    z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=generator).to(
+        images.device
+    )
+    reconstruction = vae.decode(z).sample
+    loss = F.l1_loss(reconstruction, images) + F.mse_loss(reconstruction, images)
+    return loss + kl_weight * posterior.kl().mean(), z
+
+
+def train_vae(
+    shards: list[Path], config: ModelConfig, out: Path, steps: int, batch: int = 16, lr: float = 1e-4,
+    kl_weight: float = 1e-6, seed: int = 0, device: str | None = None, log_every: int = 50,
+) -> dict:  # fmt: skip
+    """Trains the AutoencoderKL alone on images and saves it with the scaling factor 1 / std(latents)."""
+    target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(seed)
+    vae = build_vae(config).to(target)
+    reader = SampleReader(
+        SampleStream(shards, 0, 1, seed, 1000), config.image_size, config.projector.embedding_width, False
+    )
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=lr)
+    progress = Progress(steps, "train-vae", "steps", every_s=30.0)
+    losses = []
+    for step in range(steps):
+        generator = torch.Generator().manual_seed(derived_seed(seed, step))
+        loss, _ = vae_loss(vae, images_to_tensor(reader.next_batch(batch)).to(target), generator, kl_weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        progress.update(1, f"loss {loss.item():.4f}")
+    vae.eval()
+    with torch.no_grad():
+        generator = torch.Generator().manual_seed(derived_seed(seed, steps))
+        latents = [
+            vae_loss(vae, images_to_tensor(reader.next_batch(batch)).to(target), generator, 0)[1]
+            for _ in range(4)
+        ]
+    scaling_factor = float(1.0 / torch.cat(latents).flatten().std())
+    state = {
+        "format": VAE_FORMAT,
+        "model_config": asdict(config),
+        "vae": {k: v.cpu() for k, v in vae.state_dict().items()},
+        "scaling_factor": scaling_factor,
+        "steps": steps,
+        "losses": losses[::log_every],
+    }
+    save_atomic(state, out)
+    print(f"train-vae: {out}, final loss {losses[-1]:.4f}, scaling factor {scaling_factor:.4f}")
+    return state
+
+
+# ---------------------------------------------------------------------------------------------- bench
+
+
+def bench(
+    config: ModelConfig, batch: int, steps: int, warmup: int, bf16: bool, gradient_checkpointing: bool
+) -> float:
+    """Training samples/s of one process on synthetic inputs (random images, captions, embeddings)."""
+    info = init_distributed()
+    tokenizer = clip_tokenizer(config.face_token_positions)
+    vocabulary = build_vocabulary(caption_vocabulary_text(), tokenizer.encode)
+    models = build_models(config, vocabulary, seed=0).to(info.device)
+    models.vae.eval().requires_grad_(False)
+    if gradient_checkpointing:
+        models.unet.enable_gradient_checkpointing()
+    named = trainable_parameters(models, train_text_encoder=True)
+    optimizer = torch.optim.AdamW(named.values(), lr=1e-4)
+    denoiser, scheduler = Denoiser(models, True), ddpm_scheduler(config)
+    g = torch.Generator().manual_seed(0)
+    batch_data = Batch(
+        images=torch.rand(batch, 3, config.image_size, config.image_size, generator=g) * 2 - 1,
+        input_ids=torch.from_numpy(tokenizer(["a photo of a smiling woman with blond hair"] * batch)),
+        face_embedding=torch.randn(batch, config.projector.embedding_width, generator=g),
+        has_face=torch.ones(batch, dtype=torch.bool),
+        captions=[],
+    )
+    elapsed = 0.0
+    for i in range(warmup + steps):
+        if info.device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        loss = diffusion_loss(denoiser, models.vae, scheduler, batch_data, g, info.device, bf16)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if info.device.type == "cuda":
+            torch.cuda.synchronize()
+        if i >= warmup:
+            elapsed += time.perf_counter() - start
+    return steps * batch / elapsed
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    d = TrainOptions(shards=[], out=Path(), model=CONFIGS["tiny"], max_steps=0)
+    parser.add_argument("shards", nargs="+", help="augmented shards, folders or glob patterns")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="run folder: checkpoints/, samples/, metrics.jsonl"
+    )
+    parser.add_argument("--config", default="tiny", help=f"{sorted(CONFIGS)} or a ModelConfig JSON file")
+    parser.add_argument("--vae", type=Path, help="train-vae output (frozen VAE and its scaling factor)")
+    parser.add_argument("--max-steps", type=int, required=True)
+    parser.add_argument("--global-batch", type=int, default=d.global_batch, help="over all ranks")
+    parser.add_argument("--grad-accum", type=int, default=d.grad_accum)
+    parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument("--lr-warmup", type=int, default=d.lr_warmup)
+    parser.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    parser.add_argument("--max-grad-norm", type=float, default=d.max_grad_norm)
+    parser.add_argument("--ema-decay", type=float, default=d.ema_decay)
+    parser.add_argument("--face-drop-p", type=float, default=d.face_drop_p)
+    parser.add_argument("--caption-drop-p", type=float, default=d.caption_drop_p)
+    parser.add_argument("--captions", choices=["shard", "attributes"], default=d.captions)
+    parser.add_argument("--face-source", choices=["same", "other"], default=d.face_source)
+    parser.add_argument("--require-face", action="store_true")
+    parser.add_argument("--freeze-text-encoder", action="store_true", help="for a pretrained text encoder")
+    parser.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
+    parser.add_argument("--keep-checkpoints", type=int, default=d.keep_checkpoints)
+    parser.add_argument("--validate-every", type=int, default=d.validate_every, help="0: never")
+    parser.add_argument("--validation-images", type=int, default=d.validation_images)
+    parser.add_argument("--validation-steps", type=int, default=d.validation_steps)
+    parser.add_argument("--log-every", type=int, default=d.log_every)
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    parser.add_argument("--gradient-checkpointing", action="store_true")
+    parser.add_argument("--shuffle-buffer", type=int, default=d.shuffle_buffer)
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+
+
+def run(args: argparse.Namespace) -> None:
+    options = TrainOptions(
+        shards=list_shards(args.shards),
+        out=args.out,
+        model=load_model_config(args.config),
+        vae=args.vae,
+        train_text_encoder=not args.freeze_text_encoder,
+        **{
+            name: getattr(args, name)
+            for name in (
+                "max_steps", "global_batch", "grad_accum", "lr", "lr_warmup", "weight_decay", "max_grad_norm",
+                "ema_decay", "face_drop_p", "caption_drop_p", "captions", "face_source", "require_face",
+                "checkpoint_every", "keep_checkpoints", "validate_every", "validation_images",
+                "validation_steps", "log_every", "seed", "bf16", "gradient_checkpointing", "shuffle_buffer",
+                "threads", "device",
+            )
+        },
+    )  # fmt: skip
+    info = init_distributed(options.device)
+    try:
+        train(options, info)
+    finally:
+        shutdown(info)
+
+
+def _add_vae_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("shards", nargs="+")
+    parser.add_argument("--out", type=Path, required=True, help="VAE file (.pt) for `train --vae`")
+    parser.add_argument("--config", default="tiny")
+    parser.add_argument("--steps", type=int, required=True)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--kl-weight", type=float, default=1e-6)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device")
+
+
+def _run_vae(args: argparse.Namespace) -> None:
+    config = load_model_config(args.config)
+    shards = list_shards(args.shards)
+    train_vae(
+        shards, config, args.out, args.steps, args.batch, args.lr, args.kl_weight, args.seed, args.device
+    )
+
+
+def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default="tiny")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--bf16", action="store_true")
+    parser.add_argument("--gradient-checkpointing", action="store_true")
+    parser.add_argument("--threads", type=int)
+
+
+def _run_bench(args: argparse.Namespace) -> None:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = load_model_config(args.config)
+    rate = bench(config, args.batch, args.steps, args.warmup, args.bf16, args.gradient_checkpointing)
+    device = "cuda" if torch.cuda.is_available() else f"cpu, {torch.get_num_threads()} threads"
+    print(f"bench {config.name}: batch {args.batch}, {rate:.2f} training samples/s ({device})")
+
+
+# `python -m face0 train-vae|bench`: stages with the same add_arguments/run interface as a stage module.
+VAE_STAGE = SimpleNamespace(
+    __doc__="Trains the VAE alone (from-scratch configurations) before `train`.",
+    add_arguments=_add_vae_arguments,
+    run=_run_vae,
+)
+BENCH_STAGE = SimpleNamespace(
+    __doc__="Prints training throughput (samples/s) on synthetic inputs.",
+    add_arguments=_add_bench_arguments,
+    run=_run_bench,
+)

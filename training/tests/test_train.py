@@ -1,0 +1,282 @@
+"""Training on the micro configuration: captions, overfitting a fixed batch, exact resume (clean stop and
+SIGKILL), the NaN guard, the VAE stage, `--face-source other`, and 2-process gloo DDP."""
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+from conftest import MICRO
+from PIL import Image
+
+from face0.captions import CELEBA_ATTRIBUTES, attribute_caption, caption_vocabulary_text
+from face0.data import (
+    EMBEDDING_EXTENSION,
+    IdentityIndex,
+    SampleReader,
+    SampleStream,
+    ShardWriter,
+    npy_bytes,
+    read_samples,
+)
+from face0.distributed import init_distributed, shutdown
+from face0.models import build_models
+from face0.sample import clip_tokenizer
+from face0.train import (
+    Denoiser,
+    TrainOptions,
+    ddpm_scheduler,
+    diffusion_loss,
+    latest_checkpoint,
+    load_checkpoint_models,
+    load_vae,
+    make_batch,
+    train,
+    train_vae,
+    vocabulary_for,
+)
+
+TRAIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def micro_options(shards, out, **overrides) -> TrainOptions:
+    settings = dict(
+        shards=list(shards), out=out, model=MICRO, max_steps=4, global_batch=4, lr=1e-3, ema_decay=0.9,
+        checkpoint_every=2, log_every=1, shuffle_buffer=8, threads=1, device="cpu",
+    )  # fmt: skip
+    settings.update(overrides)
+    return TrainOptions(**settings)
+
+
+def flat(models) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in models.state_dict().items()}
+
+
+def max_diff(a: dict, b: dict) -> float:
+    assert a.keys() == b.keys()
+    return max(float((a[k].detach().float() - b[k].detach().float()).abs().max()) for k in a) if a else 0.0
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return clip_tokenizer(MICRO.face_token_positions)
+
+
+def subset_shard(source_shards, path, count, transform=None):
+    """A shard with the first `count` samples that have a face (optionally transformed)."""
+    taken = 0
+    with ShardWriter(path) as writer:
+        for shard in source_shards:
+            for key, files in read_samples(shard):
+                if EMBEDDING_EXTENSION in files and taken < count:
+                    writer.write(key, transform(files) if transform else files)
+                    taken += 1
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- captions
+
+
+def test_attribute_captions_are_deterministic_varied_and_in_vocabulary(tokenizer):
+    attributes = dict.fromkeys(CELEBA_ATTRIBUTES, 0) | {
+        "Male": 1,
+        "Smiling": 1,
+        "Eyeglasses": 1,
+        "Black_Hair": 1,
+    }
+    captions = [attribute_caption(attributes, random.Random(seed)) for seed in range(40)]
+    assert captions == [attribute_caption(attributes, random.Random(seed)) for seed in range(40)]
+    assert len(set(captions)) >= 20
+    assert all(not any(w in c.split() for w in ("woman", "lady")) for c in captions)
+    assert any("glasses" in c or "spectacles" in c for c in captions)
+    # Every token a caption can contain is in the vocabulary built from caption_vocabulary_text().
+    known = {t for text in caption_vocabulary_text() for t in tokenizer.encode(text)}
+    everyone = [
+        dict(zip(CELEBA_ATTRIBUTES, random.Random(s).choices((0, 1), k=40), strict=True)) for s in range(60)
+    ]
+    for s, attrs in enumerate(everyone):
+        caption = attribute_caption(attrs, random.Random(s))
+        assert set(tokenizer.encode(caption)) <= known, caption
+
+
+# ---------------------------------------------------------------------------------------------- training
+
+
+def fixed_loss(models, samples, tokenizer, seeds=(11, 12, 13, 14)) -> float:
+    """Loss on one fixed batch with fixed noise and timesteps (mean over a few draws)."""
+    options = micro_options([], None, face_drop_p=0.0, caption_drop_p=0.0)
+    batch, _ = make_batch(samples, options, tokenizer, np.random.default_rng(0), None)
+    denoiser, scheduler = Denoiser(models, True), ddpm_scheduler(models.config)
+    with torch.no_grad():
+        losses = [
+            diffusion_loss(
+                denoiser,
+                models.vae,
+                scheduler,
+                batch,
+                torch.Generator().manual_seed(s),
+                torch.device("cpu"),
+                False,
+            )
+            for s in seeds
+        ]
+    return float(np.mean([x.item() for x in losses]))
+
+
+def test_overfits_a_fixed_batch(augmented_shards, tmp_path, tokenizer):
+    """30 steps on the same 4 images: the fixed-batch loss must fall by more than 30%."""
+    shard = subset_shard(augmented_shards, tmp_path / "four.tar", 4)
+    options = micro_options(
+        [shard], tmp_path / "run", max_steps=30, checkpoint_every=0, face_drop_p=0.0, caption_drop_p=0.0
+    )
+    samples = SampleReader(SampleStream([shard], 0, 1, 0, 1), MICRO.image_size, 256, False).next_batch(4)
+    initial = build_models(MICRO, vocabulary_for([shard], tokenizer, []), options.seed)
+    before = fixed_loss(initial, samples, tokenizer)
+    result = train(options)
+    after = fixed_loss(result.models, samples, tokenizer)
+    print(f"fixed-batch loss {before:.4f} -> {after:.4f}")
+    assert after < 0.7 * before
+    assert result.nan_skipped == 0 and result.step == 30
+
+
+def test_clean_stop_and_resume_is_exact(augmented_shards, tmp_path):
+    """6 steps straight vs 3 steps (max_steps) + resume to 6: identical losses, weights, EMA (tolerance 0)."""
+    straight = train(micro_options(augmented_shards, tmp_path / "a", max_steps=6, checkpoint_every=3))
+    train(micro_options(augmented_shards, tmp_path / "b", max_steps=3, checkpoint_every=3))
+    resumed = train(micro_options(augmented_shards, tmp_path / "b", max_steps=6, checkpoint_every=3))
+    assert sorted(resumed.losses) == [4, 5, 6]
+    assert [resumed.losses[s] for s in (4, 5, 6)] == [straight.losses[s] for s in (4, 5, 6)]
+    assert max_diff(flat(resumed.models), flat(straight.models)) == 0.0
+    assert max_diff(resumed.ema.state_dict(), straight.ema.state_dict()) == 0.0
+    logged = [
+        json.loads(line)["loss"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert logged == [straight.losses[s] for s in range(1, 7)]
+    ema_models = load_checkpoint_models(latest_checkpoint(tmp_path / "b"))
+    assert (
+        max_diff(
+            {k: v for k, v in ema_models.named_parameters() if k in resumed.ema.shadow}, resumed.ema.shadow
+        )
+        == 0
+    )
+
+
+def test_sigkill_then_resume_matches_an_uninterrupted_run(augmented_shards, tmp_path, micro_config_file):
+    """A CLI run killed with SIGKILL right after a checkpoint resumes to the same losses and weights as an
+    uninterrupted in-process run (same seed, 1 thread; tolerance 1e-6, observed 0)."""
+    run_dir = tmp_path / "killed"
+    code = (
+        "import argparse, sys; from face0 import train; p = argparse.ArgumentParser(); "
+        "train.add_arguments(p); train.run(p.parse_args(sys.argv[1:]))"
+    )
+    args = [
+        *map(str, augmented_shards), "--out", str(run_dir), "--config", str(micro_config_file),
+        "--max-steps", "500", "--global-batch", "4", "--lr", "1e-3", "--ema-decay", "0.9",
+        "--checkpoint-every", "2", "--keep-checkpoints", "100", "--log-every", "1", "--shuffle-buffer", "8",
+        "--threads", "1", "--device", "cpu",
+    ]  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], cwd=TRAIN_DIR)
+    try:
+        deadline = time.monotonic() + 120
+        while latest_checkpoint(run_dir) is None or latest_checkpoint(run_dir).name < "step-00000004.pt":
+            assert proc.poll() is None, "training process ended early"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    killed_at = int(latest_checkpoint(run_dir).stem.split("-")[1])
+    final = killed_at + 3
+    resumed = train(micro_options(augmented_shards, run_dir, max_steps=final, keep_checkpoints=100))
+    straight = train(micro_options(augmented_shards, tmp_path / "straight", max_steps=final))
+    for step in range(killed_at + 1, final + 1):
+        assert abs(resumed.losses[step] - straight.losses[step]) <= 1e-6, step
+    assert max_diff(flat(resumed.models), flat(straight.models)) <= 1e-6
+    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, final + 1))
+
+
+def test_nan_guard_skips_steps(augmented_shards, tmp_path, tokenizer):
+    """NaN face embeddings make every loss NaN: each step is skipped and counted, weights stay put."""
+
+    def poison(files):
+        return {**files, EMBEDDING_EXTENSION: npy_bytes(np.full(256, np.nan, np.float32))}
+
+    shard = subset_shard(augmented_shards, tmp_path / "nan.tar", 4, poison)
+    options = micro_options([shard], tmp_path / "run", max_steps=2, checkpoint_every=0)
+    result = train(options)
+    assert result.nan_skipped == 2
+    initial = build_models(MICRO, vocabulary_for([shard], tokenizer, []), options.seed)
+    assert max_diff(flat(result.models), flat(initial)) == 0.0
+
+
+def test_vae_stage_and_frozen_vae(augmented_shards, tmp_path):
+    path = tmp_path / "vae.pt"
+    state = train_vae(augmented_shards, MICRO, path, steps=3, batch=4)
+    assert np.isfinite(state["scaling_factor"]) and state["scaling_factor"] > 0
+    options = micro_options(
+        augmented_shards, tmp_path / "run", max_steps=2, vae=path, validate_every=2, validation_images=2,
+        validation_steps=2,
+    )  # fmt: skip
+    result = train(options)
+    grid = Image.open(tmp_path / "run" / "samples" / "step-00000002.png")
+    assert grid.size == (3 * MICRO.image_size, 2 * MICRO.image_size)  # image | with face | without face
+    assert result.models.config.vae.scaling_factor == state["scaling_factor"]
+    assert max_diff(flat(result.models.vae), state["vae"]) == 0.0  # frozen
+    reloaded = load_checkpoint_models(latest_checkpoint(tmp_path / "run"))
+    assert reloaded.config.vae.scaling_factor == state["scaling_factor"]
+    models = load_vae(build_models(MICRO, result.models.vocabulary, 0), path)
+    assert models.vae.config.scaling_factor == state["scaling_factor"]
+
+
+def test_face_source_other_uses_another_photo_of_the_person(augmented_shards, tokenizer):
+    index = IdentityIndex(augmented_shards)
+    samples = SampleReader(
+        SampleStream(augmented_shards, 0, 1, 0, 1), MICRO.image_size, 256, True
+    ).next_batch(8)
+    options = micro_options([], None, face_source="other", face_drop_p=0.0, caption_drop_p=0.0)
+    batch, missing = make_batch(samples, options, tokenizer, np.random.default_rng(0), index)
+    assert missing == 0  # the fixtures hold 3 photos of each person
+    for sample, embedding in zip(samples, batch.face_embedding.numpy(), strict=True):
+        others = [e for k, e in index.by_identity[sample.identity] if k != sample.key]
+        assert not np.array_equal(embedding, sample.embedding)
+        assert any(np.array_equal(embedding, e) for e in others)
+
+
+# ---------------------------------------------------------------------------------------------- DDP
+
+
+def _ddp_worker(rank: int, world: int, port: int, shards, out, results):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
+    info = init_distributed("cpu")
+    try:
+        result = train(micro_options(shards, out, max_steps=3, checkpoint_every=3), info)
+        torch.save(
+            {"models": flat(result.models), "ema": result.ema.state_dict()}, results / f"rank{rank}.pt"
+        )
+    finally:
+        shutdown(info)
+
+
+def test_ddp_two_gloo_ranks_keep_identical_weights(augmented_shards, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_ddp_worker, args=(2, port, augmented_shards, tmp_path / "run", tmp_path), nprocs=2, join=True)
+    rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
+    assert max_diff(rank0["models"], rank1["models"]) == 0.0
+    assert max_diff(rank0["ema"], rank1["ema"]) == 0.0
+    state = torch.load(latest_checkpoint(tmp_path / "run"), weights_only=False)
+    # Global batch 4 over 2 ranks: each rank read 2 samples per step from its own shard.
+    assert state["world_size"] == 2 and state["stream_positions"] == [(0, 6), (0, 6)]
+    initial = build_models(MICRO, load_checkpoint_models(latest_checkpoint(tmp_path / "run")).vocabulary, 0)
+    assert max_diff(rank0["models"], flat(initial)) > 0
