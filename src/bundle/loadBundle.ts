@@ -1,0 +1,89 @@
+/** Fetches a bundle: manifest.json (validated) and every listed file, streamed, size- and sha256-checked. */
+import type { Manifest } from './manifest';
+import { bundleError, validateManifest } from './validate';
+
+export interface LoadedBundle {
+  manifest: Manifest;
+  /** Bytes of every file in manifest.files, by bundle-relative path. */
+  files: Map<string, Uint8Array>;
+}
+
+export type LoadProgress = (file: string, loadedBytes: number, totalBytes: number) => void;
+
+type Fetch = (url: string) => Promise<Response>;
+
+/** Progress is reported at most every this many bytes (plus at the end of each file). */
+const PROGRESS_EVERY = 1 << 20;
+
+function bundleBase(bundleUrl: string): URL {
+  const withSlash = bundleUrl.endsWith('/') ? bundleUrl : `${bundleUrl}/`;
+  return new URL(withSlash, globalThis.location?.href);
+}
+
+async function get(fetchFn: Fetch, url: URL, file: string): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetchFn(url.href);
+  } catch (err) {
+    throw bundleError(file, [`could not be fetched from ${url.href} (${err instanceof Error ? err.message : String(err)})`]);
+  }
+  if (!res.ok) throw bundleError(file, [`HTTP ${res.status} ${res.statusText} at ${url.href}`.trim()]);
+  return res;
+}
+
+async function readExactly(res: Response, file: string, expected: number, onProgress: LoadProgress): Promise<Uint8Array> {
+  const out = new Uint8Array(expected);
+  let loaded = 0;
+  let reported = 0;
+  onProgress(file, 0, expected);
+  if (!res.body) throw bundleError(file, ['response has no body']);
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (loaded + value.byteLength > expected) {
+      await reader.cancel();
+      throw bundleError(file, [`size mismatch (expected ${expected} bytes, got more)`]);
+    }
+    out.set(value, loaded);
+    loaded += value.byteLength;
+    if (loaded - reported >= PROGRESS_EVERY) {
+      reported = loaded;
+      onProgress(file, loaded, expected);
+    }
+  }
+  if (loaded !== expected) throw bundleError(file, [`size mismatch (expected ${expected} bytes, got ${loaded})`]);
+  onProgress(file, loaded, expected);
+  return out;
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export async function fetchManifest(bundleUrl: string, fetchFn: Fetch = fetch): Promise<Manifest> {
+  const res = await get(fetchFn, new URL('manifest.json', bundleBase(bundleUrl)), 'manifest.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await res.text());
+  } catch (err) {
+    throw bundleError('manifest.json', [`is not valid JSON (${err instanceof Error ? err.message : String(err)})`]);
+  }
+  return validateManifest(raw);
+}
+
+export async function loadBundle(bundleUrl: string, onProgress: LoadProgress, fetchFn: Fetch = fetch): Promise<LoadedBundle> {
+  const manifest = await fetchManifest(bundleUrl, fetchFn);
+  const base = bundleBase(bundleUrl);
+  const files = new Map<string, Uint8Array>();
+  // One file at a time keeps peak memory at the bundle size and progress easy to follow.
+  for (const [path, entry] of Object.entries(manifest.files)) {
+    const res = await get(fetchFn, new URL(path, base), path);
+    const bytes = await readExactly(res, path, entry.bytes, onProgress);
+    const actual = await sha256Hex(bytes);
+    if (actual !== entry.sha256) throw bundleError(path, [`sha256 mismatch (expected ${entry.sha256}, got ${actual})`]);
+    files.set(path, bytes);
+  }
+  return { manifest, files };
+}

@@ -1,0 +1,68 @@
+/** The engine's public API: implemented by worker.ts, wrapped for the UI by client.ts. */
+import type { Manifest } from '../bundle/manifest';
+import type { Box } from '../face/faceCrop';
+
+export type Backend = 'webgpu' | 'wasm';
+export type BackendPreference = 'auto' | Backend;
+
+export interface EngineInfo {
+  backend: Backend;
+  wasmThreads: number;              // 1 when not cross-origin isolated
+  fallbackReason: string | null;    // e.g. "WebGPU unavailable: no adapter" — shown in the UI
+  manifest: Manifest;
+  loadMs: number;
+}
+
+export type Progress =
+  | { kind: 'load'; file: string; loadedBytes: number; totalBytes: number }
+  | { kind: 'session'; graph: string }
+  | { kind: 'step'; step: number; steps: number }
+  | { kind: 'decode' };
+
+export interface DetectedFace { box: Box; score: number }
+
+export interface FaceAnalysis {
+  imageWidth: number;
+  imageHeight: number;
+  faces: DetectedFace[];            // in the image's (EXIF-oriented) pixel coordinates
+  chosen: number;                   // largest face unless the caller picked one
+  cropBox: Box;
+  crop: { width: number; height: number; rgba: Uint8ClampedArray }; // the embedder input (S x S) for preview
+  embedding: Float32Array;          // (E)
+  ms: number;
+}
+
+export interface PromptInfo { tokenCount: number; maxTokens: number; remaining: number; truncated: boolean }
+
+export type FaceInput =
+  | { kind: 'none' }
+  | { kind: 'embedding'; embedding: Float32Array };   // UI resolves photos / mixes via embedding ops
+
+export interface GenerateRequest {
+  prompt: string;
+  face: FaceInput;
+  w: number; c: number; a: number;
+  steps: number;
+  seed: number;
+}
+
+export interface GenerateResult {
+  width: number; height: number;
+  rgba: Uint8ClampedArray;
+  ms: number;
+  unetCalls: number;               // == steps (one batched call per step)
+  unetBatch: number;               // rows per call (2 for c=1,a=0 with a face)
+  backend: Backend;
+}
+
+export type EngineErrorCode =
+  | 'not_an_image' | 'corrupt_image' | 'no_face' | 'bad_bundle' | 'webgpu_failed' | 'cancelled' | 'internal';
+
+export interface EngineApi {
+  init(bundleUrl: string, preference: BackendPreference, onProgress: (p: Progress) => void): Promise<EngineInfo>;
+  analyzeImage(image: Blob, pickFace?: number): Promise<FaceAnalysis>;
+  promptInfo(prompt: string): Promise<PromptInfo>;
+  randomFace(seed: number): Promise<Float32Array>;
+  generate(req: GenerateRequest, onProgress: (p: Progress) => void): Promise<GenerateResult>;
+  cancel(): Promise<void>;
+}

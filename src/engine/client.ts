@@ -1,0 +1,33 @@
+/**
+ * The UI's handle on the engine worker: the EngineApi with errors decoded to EngineErrors (with
+ * `code`) and superseding generate() (see supersede.ts).
+ */
+import * as Comlink from 'comlink';
+import type { EngineApi, GenerateRequest, GenerateResult, Progress } from './api';
+import { toEngineError } from './errors';
+import { Superseding } from './supersede';
+
+async function decoded<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    throw toEngineError(err);
+  }
+}
+
+export function createEngineClient(): EngineApi {
+  const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'face0-engine' });
+  const remote = Comlink.wrap<EngineApi>(worker);
+  const generation = new Superseding<GenerateRequest, GenerateResult, Progress>(
+    (req, onProgress) => decoded(remote.generate(req, Comlink.proxy(onProgress))),
+    () => decoded(remote.cancel()),
+  );
+  return {
+    init: (bundleUrl, preference, onProgress) => decoded(remote.init(bundleUrl, preference, Comlink.proxy(onProgress))),
+    analyzeImage: (image, pickFace) => decoded(remote.analyzeImage(image, pickFace)),
+    promptInfo: (prompt) => decoded(remote.promptInfo(prompt)),
+    randomFace: (seed) => decoded(remote.randomFace(seed)),
+    generate: (req, onProgress) => generation.submit(req, onProgress),
+    cancel: () => generation.cancel(),
+  };
+}

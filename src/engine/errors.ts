@@ -1,0 +1,45 @@
+import type { EngineErrorCode } from './api';
+
+const CODES: readonly EngineErrorCode[] = [
+  'not_an_image',
+  'corrupt_image',
+  'no_face',
+  'bad_bundle',
+  'webgpu_failed',
+  'cancelled',
+  'internal',
+];
+
+// comlink transfers only an Error's name, message and stack, so the code rides in the name.
+const NAME_PREFIX = 'EngineError:';
+
+export class EngineError extends Error {
+  readonly code: EngineErrorCode;
+
+  constructor(code: EngineErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = NAME_PREFIX + code;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  if (typeof err === 'string') return err;
+  // ORT's wasm layer sometimes throws plain numbers (pointers to C++ exceptions).
+  return `unexpected error (${String(err)})`;
+}
+
+/** Any thrown value as an EngineError; unknown failures become 'internal' with their message kept. */
+export function toEngineError(err: unknown): EngineError {
+  if (err instanceof EngineError) return err;
+  if (err instanceof Error && err.name.startsWith(NAME_PREFIX)) {
+    const code = err.name.slice(NAME_PREFIX.length) as EngineErrorCode;
+    if (CODES.includes(code)) return new EngineError(code, err.message);
+  }
+  return new EngineError('internal', describe(err));
+}
+
+export function isCancelled(err: unknown): boolean {
+  return toEngineError(err).code === 'cancelled';
+}

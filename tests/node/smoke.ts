@@ -1,0 +1,14 @@
+// A bare page for tests/node/browser.test.ts: the engine client on window, nothing else.
+import { createEngineClient } from '../../src/engine/client';
+import { toEngineError } from '../../src/engine/errors';
+
+declare global {
+  interface Window {
+    engine: ReturnType<typeof createEngineClient>;
+    toEngineError: typeof toEngineError;
+    ready: boolean;
+  }
+}
+window.engine = createEngineClient();
+window.toEngineError = toEngineError;
+window.ready = true;

@@ -1,0 +1,217 @@
+/**
+ * The generation pipeline against tests/golden/pipeline.json (tests/golden/pipeline_golden.py): the
+ * graphs are the closed-form functions below, the same formulas as the Python script, which
+ * evaluates the Face0 guidance formula per condition with diffusers' DDIMScheduler.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { GraphName, Manifest, SchedulerSpec } from '../../src/bundle/manifest';
+import { CancelToken } from '../../src/engine/cancel';
+import { imageToRgba, Pipeline, type Feeds, type TensorData } from '../../src/engine/pipeline';
+
+interface GoldenCase {
+  name: string;
+  prompt: string;
+  face_embedding: number[] | null;
+  w: number;
+  c: number;
+  a: number;
+  steps: number;
+  seed: number;
+  scheduler: SchedulerSpec;
+  batch: number;
+  timesteps: number[];
+  final_latents: number[];
+  rgba: number[];
+}
+
+const golden = JSON.parse(readFileSync(new URL('../golden/pipeline.json', import.meta.url), 'utf8')) as {
+  dims: { L: number; D: number; C: number; H: number; image_size: number; E: number; positions: number[]; bos: number; eos: number; pad: number; vae_scaling_factor: number };
+  cases: GoldenCase[];
+};
+const { L, D, C, H, image_size: IMAGE, E, positions, bos, eos, pad, vae_scaling_factor } = golden.dims;
+
+function manifestFor(scheduler: SchedulerSpec): Manifest {
+  // Only the fields the pipeline reads matter; the rest is a valid shape for the type.
+  return {
+    image_size: IMAGE,
+    latent_channels: C,
+    latent_size: H,
+    vae_scaling_factor,
+    tokenizer: { kind: 'clip-bpe', vocab_file: 'vocab.txt.gz', max_length: 77, bos_id: bos, eos_id: eos, pad_id: pad },
+    context_width: D,
+    face_token_positions: positions,
+    face_embedder: { embedding_width: E },
+    scheduler,
+  } as unknown as Manifest;
+}
+
+function encodeIds(prompt: string): Int32Array {
+  const ids = new Int32Array(L).fill(pad);
+  const body = Array.from(prompt.slice(0, 72), (ch) => (ch.charCodeAt(0) % 1000) + 1);
+  [bos, ...body, eos].forEach((id, i) => (ids[i] = id));
+  return ids;
+}
+
+function f32(t: TensorData): Float32Array {
+  if (!(t.data instanceof Float32Array)) throw new Error('expected float32');
+  return t.data;
+}
+
+/** The graphs of pipeline_golden.py, with a log of every call. */
+function fakeGraphs() {
+  const calls: { graph: GraphName; feeds: Feeds }[] = [];
+  const run = async (graph: GraphName, feeds: Feeds): Promise<Record<string, TensorData>> => {
+    calls.push({ graph, feeds });
+    if (graph === 'text_encoder') {
+      const ids = feeds.input_ids.data as BigInt64Array;
+      const B = feeds.input_ids.dims[0];
+      const out = new Float32Array(B * L * D);
+      for (let b = 0; b < B; b++)
+        for (let l = 0; l < L; l++)
+          for (let d = 0; d < D; d++) out[(b * L + l) * D + d] = 0.5 * Math.sin(0.001 * Number(ids[b * L + l]) * (d + 1) + 0.1 * l);
+      return { last_hidden_state: { data: out, dims: [B, L, D] } };
+    }
+    if (graph === 'face_projector') {
+      const emb = f32(feeds.face_embedding);
+      const out = new Float32Array(3 * D);
+      for (let k = 0; k < 3; k++)
+        for (let d = 0; d < D; d++) {
+          let s = 0;
+          for (let e = 0; e < E; e++) s += emb[e] * Math.cos(e + 2 * k + 3 * d);
+          out[k * D + d] = Math.tanh(s / 2);
+        }
+      return { face_tokens: { data: out, dims: [1, 3, D] } };
+    }
+    if (graph === 'unet') {
+      const sample = f32(feeds.sample);
+      const t = f32(feeds.timestep);
+      const ctx = f32(feeds.encoder_hidden_states);
+      const B = feeds.sample.dims[0];
+      const hw = H * H;
+      const out = new Float32Array(sample.length);
+      for (let b = 0; b < B; b++)
+        for (let c = 0; c < C; c++) {
+          let s = 0;
+          for (let l = 0; l < L; l++)
+            for (let d = 0; d < D; d++) s += ctx[(b * L + l) * D + d] * Math.cos(0.1 * l + 0.7 * d + 1.3 * c);
+          s /= L;
+          for (let p = 0; p < hw; p++) {
+            const i = (b * C + c) * hw + p;
+            out[i] = 0.9 * sample[i] + 0.0005 * t[b] + s;
+          }
+        }
+      return { out_sample: { data: out, dims: feeds.sample.dims } };
+    }
+    if (graph === 'vae_decoder') {
+      const z = f32(feeds.latent_sample);
+      const out = new Float32Array(3 * IMAGE * IMAGE);
+      for (let ch = 0; ch < 3; ch++)
+        for (let y = 0; y < IMAGE; y++)
+          for (let x = 0; x < IMAGE; x++) {
+            const v = z[(ch * H + (y >> 1)) * H + (x >> 1)];
+            out[(ch * IMAGE + y) * IMAGE + x] = Math.tanh(0.1 * v * (1 + 0.1 * ch) + 0.05 * x - 0.03 * y);
+          }
+      return { sample: { data: out, dims: [1, 3, IMAGE, IMAGE] } };
+    }
+    throw new Error(`unexpected graph ${graph}`);
+  };
+  return { calls, run };
+}
+
+function requestOf(g: GoldenCase) {
+  const faceEmbedding = g.face_embedding ? Float32Array.from(g.face_embedding) : null;
+  return { prompt: g.prompt, faceEmbedding, w: g.w, c: g.c, a: g.a, steps: g.steps, seed: g.seed };
+}
+
+describe('Pipeline.generate against the Python golden', () => {
+  for (const g of golden.cases) {
+    it(`${g.name}: one batched U-Net call per step, final latents and bytes match`, async () => {
+      const { calls, run } = fakeGraphs();
+      const steps: number[] = [];
+      const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, run);
+      const out = await pipeline.generate(requestOf(g), new CancelToken(), { onStep: (s) => steps.push(s) });
+
+      const unetCalls = calls.filter((c) => c.graph === 'unet');
+      expect(out.unetCalls).toBe(g.steps);
+      expect(unetCalls).toHaveLength(g.steps);
+      expect(out.unetBatch).toBe(g.batch);
+      expect(unetCalls.map((c) => c.feeds.sample.dims[0])).toEqual(Array(g.steps).fill(g.batch));
+      expect(unetCalls.map((c) => Array.from(f32(c.feeds.timestep)))).toEqual(g.timesteps.map((t) => Array(g.batch).fill(t)));
+      expect(steps).toEqual(Array.from({ length: g.steps }, (_, i) => i + 1));
+      expect(calls.filter((c) => c.graph === 'face_projector')).toHaveLength(g.face_embedding ? 1 : 0);
+
+      // Decoder input = final latents / vae_scaling_factor. Tolerance: 1e-4 relative to max(1, |v|)
+      // (float32 sample vs float64 guidance in Python, float64 vs float32 alphas in diffusers).
+      const vae = calls.find((c) => c.graph === 'vae_decoder')!;
+      const z = f32(vae.feeds.latent_sample);
+      expect(z).toHaveLength(C * H * H);
+      let worst = 0;
+      g.final_latents.forEach((v, i) => {
+        worst = Math.max(worst, Math.abs(z[i] * vae_scaling_factor - v) / Math.max(1, Math.abs(v)));
+      });
+      expect(worst).toBeLessThan(1e-4);
+
+      // Bytes: at most 1 off (rounding of a value within 1e-4 of a .5 boundary).
+      expect(out.width).toBe(IMAGE);
+      expect(out.height).toBe(IMAGE);
+      const diffs = Array.from(out.rgba, (v, i) => Math.abs(v - g.rgba[i]));
+      expect(Math.max(...diffs)).toBeLessThanOrEqual(1);
+    });
+  }
+
+  it('encodes a prompt once (batch [prompt, ""]) and reuses it on the next run', async () => {
+    const g = golden.cases[0];
+    const { calls, run } = fakeGraphs();
+    const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, run);
+    const first = await pipeline.generate(requestOf(g), new CancelToken());
+    const second = await pipeline.generate({ ...requestOf(g), seed: g.seed }, new CancelToken());
+    const text = calls.filter((c) => c.graph === 'text_encoder');
+    expect(text).toHaveLength(1);
+    expect(text[0].feeds.input_ids.dims).toEqual([2, L]);
+    const ids = Array.from(text[0].feeds.input_ids.data as BigInt64Array, Number);
+    expect(ids.slice(0, L)).toEqual(Array.from(encodeIds(g.prompt)));
+    expect(ids.slice(L)).toEqual(Array.from(encodeIds('')));
+    expect(Array.from(second.rgba)).toEqual(Array.from(first.rgba));
+  });
+
+  it('a cancelled token stops the loop between steps and rejects with code "cancelled"', async () => {
+    const g = golden.cases[0];
+    const { calls, run } = fakeGraphs();
+    const token = new CancelToken();
+    const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, run);
+    const result = pipeline.generate(requestOf(g), token, { onStep: (s) => s === 2 && token.cancel() });
+    await expect(result).rejects.toMatchObject({ code: 'cancelled' });
+    expect(calls.filter((c) => c.graph === 'unet')).toHaveLength(2);
+    expect(calls.filter((c) => c.graph === 'vae_decoder')).toHaveLength(0);
+  });
+
+  it('sees a cancel() that arrives as a separate task while graph runs resolve immediately', async () => {
+    // wasm session.run resolves within the microtask queue; the loop must still let other tasks in.
+    const g = golden.cases[0];
+    const { calls, run } = fakeGraphs();
+    const token = new CancelToken();
+    const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, run);
+    const result = pipeline.generate(requestOf(g), token);
+    setTimeout(() => token.cancel(), 0);
+    await expect(result).rejects.toMatchObject({ code: 'cancelled' });
+    expect(calls.filter((c) => c.graph === 'unet').length).toBeLessThan(g.steps);
+  });
+
+  it('refuses an embedding of the wrong width and a non-integer step count', async () => {
+    const g = golden.cases[0];
+    const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, fakeGraphs().run);
+    await expect(pipeline.generate({ ...requestOf(g), faceEmbedding: new Float32Array(E + 1) }, new CancelToken())).rejects.toThrow(
+      /face embedding has 7 values, this bundle uses 6/,
+    );
+    await expect(pipeline.generate({ ...requestOf(g), steps: 2.5 }, new CancelToken())).rejects.toThrow(/steps must be an integer/);
+  });
+});
+
+describe('imageToRgba', () => {
+  it('maps [-1, 1] CHW to RGBA bytes like diffusers, clamping outside values', () => {
+    // 2 pixels: channel values chosen to hit both clamps, the midpoint and a rounding case.
+    const chw = Float32Array.from([-1.5, 1.5, 0, -1, 1, 0.2]);
+    expect(Array.from(imageToRgba(chw, 2, 1))).toEqual([0, 128, 255, 255, 255, 0, 153, 255]);
+  });
+});
