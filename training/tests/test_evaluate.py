@@ -1,0 +1,169 @@
+"""The evaluation command (face0.evaluate) end to end, and the pieces its numbers rest on."""
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from face0.attributes import AttributeClassifier, attribute_metrics, held_out, load_celeba
+from face0.captions import CELEBA_ATTRIBUTES
+from face0.eval_faceres import FACERES_SIZE, cosine, faceres_crop, faceres_embed, scale_box
+from face0.eval_prompts import probe_prompts, relation
+from face0.evaluate import add_arguments, evaluate, framing_box, text_scores
+from face0.extraction import FaceExtractor, load_image
+from face0.face_crop import Box
+
+REPO = Path(__file__).resolve().parents[2]
+BUNDLE = REPO / "models" / "default"
+ATTRIBUTES_MODEL = REPO / "models" / "eval"
+IDENTITIES = Path("/work/shared/data/celeba-identities")
+CELEBA128 = Path("/work/shared/data/celeba128")
+needs_identities = pytest.mark.skipif(not IDENTITIES.is_dir(), reason="celeba-identities data not present")
+FACERES_MODEL = REPO / "node_modules/@vladmandic/human/models/faceres.json"
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None or not FACERES_MODEL.is_file(),
+    reason="node or @vladmandic/human not installed",
+)
+
+
+def test_probe_prompts_follow_the_caption_grammar_and_state_attributes():
+    young_man = dict.fromkeys(CELEBA_ATTRIBUTES, False) | {"Male": True, "Young": True}
+    probes = {p.name: p for p in probe_prompts(young_man)}
+    assert probes["smiling"].prompt == "a photo of a smiling young man"
+    assert probes["beard"].prompt == "a photo of a young man with a goatee and a mustache"
+    assert probes["age"].prompt == "a photo of an older man with gray hair"
+    assert probes["age"].stated == {"Male": 1, "Young": 0, "Gray_Hair": 1}
+    assert probes["gender"].stated == {"Male": 0, "Young": 1}
+    older_woman = dict.fromkeys(CELEBA_ATTRIBUTES, False)
+    names = [p.name for p in probe_prompts(older_woman)]
+    assert "beard" not in names  # facial hair is only captioned for men
+    assert {p.name: p.prompt for p in probe_prompts(older_woman)}["age"] == "a photo of a young woman"
+    assert relation(1, True) == "agree" and relation(0, True) == "contradict"
+
+
+def test_text_scores_use_the_probability_of_each_stated_value():
+    probs = np.zeros(len(CELEBA_ATTRIBUTES), np.float32)
+    probs[CELEBA_ATTRIBUTES.index("Male")] = 0.9
+    probs[CELEBA_ATTRIBUTES.index("Smiling")] = 0.2
+    align, accuracy = text_scores(probs, {"Male": 1, "Smiling": 1, "Eyeglasses": 0})
+    assert align == pytest.approx((0.9 + 0.2 + 1.0) / 3, abs=1e-6)
+    assert accuracy == pytest.approx(2 / 3)
+
+
+def test_attribute_metrics_balanced_accuracy():
+    labels = np.zeros((4, len(CELEBA_ATTRIBUTES)), np.uint8)
+    labels[0, 0] = 1  # one positive of four
+    probs = np.zeros(labels.shape, np.float32)  # always "no"
+    m = attribute_metrics(probs, labels)[CELEBA_ATTRIBUTES[0]]
+    assert m == {"accuracy": 0.75, "balanced_accuracy": 0.5, "positive_rate": 0.25}
+
+
+def test_held_out_split_is_by_identity_and_subset_stable():
+    ids = np.repeat(np.arange(400), 3)
+    mask = held_out(ids)
+    assert 0.08 < mask.mean() < 0.22  # about 15% of the people
+    for person in range(400):
+        assert len(set(mask[ids == person])) == 1  # never split a person
+    np.testing.assert_array_equal(held_out(ids[::7]), mask[::7])
+
+
+def test_boxes_scale_and_frame_about_the_face_centre():
+    box = Box(10, 20, 40, 60)
+    s = scale_box(box, 1.5)
+    assert (s.x + s.width / 2, s.y + s.height / 2, s.width, s.height) == (30, 50, 60, 90)
+    f = framing_box(Box(0, 0, 55, 55))
+    assert f.width == pytest.approx(100) and f.x == pytest.approx(27.5 - 51)
+
+
+@pytest.mark.skipif(not CELEBA128.is_dir(), reason="celeba128 data not present")
+def test_attribute_classifier_reads_held_out_people():
+    """The committed classifier on held-out celeba128 people; thresholds well below its card's numbers."""
+    classifier = AttributeClassifier(ATTRIBUTES_MODEL)
+    images, labels, ids = load_celeba(CELEBA128, limit=1500)
+    mask = held_out(ids)
+    assert mask.sum() >= 100
+    probs = classifier.predict(images[mask])
+    m = attribute_metrics(probs, labels[mask])
+    assert m["Male"]["balanced_accuracy"] > 0.8
+    assert m["Smiling"]["balanced_accuracy"] > 0.7
+    assert m["Eyeglasses"]["balanced_accuracy"] > 0.6
+
+
+@needs_identities
+@needs_node
+def test_faceres_same_person_ceiling_above_different_person_floor():
+    """On real photos the face metric must rank another photo of the same person above a stranger."""
+    people = sorted(p for p in IDENTITIES.iterdir() if p.is_dir())[:4]
+    crops = []
+    with FaceExtractor(BUNDLE) as extractor:
+        for folder in people:
+            colour = [p for p in sorted(folder.glob("*.jpg")) if "_gray" not in p.name][:2]
+            for path in colour:
+                rgb = load_image(path)
+                crops.append(faceres_crop(rgb, extractor.extract(rgb).box, 64))
+    assert np.asarray(crops).shape == (8, FACERES_SIZE, FACERES_SIZE, 3)
+    d = faceres_embed(crops)
+    same = [cosine(d[2 * i], d[2 * i + 1]) for i in range(4)]
+    other = [cosine(d[2 * i], d[2 * j + 1]) for i in range(4) for j in range(4) if i != j]
+    assert np.mean(same) > np.mean(other) + 0.1, (same, other)
+    assert cosine(d[0], d[0]) == pytest.approx(1.0, abs=1e-6)
+
+
+@needs_identities
+@needs_node
+def test_evaluate_command_end_to_end(tmp_path):
+    """2 people x 1 seed x 1 DDIM step with the committed bundle: every report field, numbers in range."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    out = tmp_path / "eval"
+    args = parser.parse_args(
+        ["--bundle", str(BUNDLE), "--identities", str(IDENTITIES), "--out", str(out)]
+        + ["--people", "2", "--seeds", "1", "--steps", "1", "--grid-seeds", "1"]
+    )
+    report = evaluate(args)
+    assert json.loads((out / "report.json").read_text())["settings"] == report["settings"]
+    md = (out / "report.md").read_text()
+    assert "## Alignment (paper Table 1)" in md and "ceiling" in md
+
+    assert report["settings"]["people"] == 2 and report["settings"]["steps"] == 1
+    methods = report["methods"]
+    name = report["bundles"][0]
+    assert set(methods) == {f"{name}/face", f"{name}/random_face", f"{name}/no_face"}
+    n_probes = sum(len(p["probes"]) for p in report["people"])
+    for s in methods.values():
+        assert s["images"] == n_probes
+        assert 0 <= s["text_align"]["mean"] <= 1 and 0 <= s["text_accuracy"] <= 1
+        assert 0 <= s["face_align"]["mean"] <= 1  # faceres descriptors are non-negative (ReLU, then mean)
+        assert 0 <= s["face_found_rate"] <= 1
+        total = s["text_align"]["mean"] + s["face_align"]["mean"]
+        assert s["overall"]["mean"] == pytest.approx(total, abs=1e-9)
+        assert s["overall_best_of_seeds"] is None  # one seed
+    for r in report["records"]:
+        assert (r["face_align"] == 0.0) or r["face_found"]
+    ref = report["references"]
+    assert ref["ceiling"]["pairs"] == ref["ceiling_as_generated"]["pairs"] == ref["floor"]["pairs"] == 2
+    for name in ("ceiling", "ceiling_as_generated", "floor"):
+        assert 0 <= ref[name]["cosine"]["mean"] <= 1
+    assert ref["ceiling"]["cosine"]["mean"] > ref["floor"]["cosine"]["mean"]
+    # Real photos at 64 px keep their faces for the detector (the generated images' path works on faces).
+    assert ref["ceiling_as_generated"]["face_found_rate"] == 1.0
+    assert ref["ceiling_as_generated"]["cosine"]["mean"] > ref["floor"]["cosine"]["mean"]
+
+    size = report["settings"]["image_size"]
+    expected = {
+        "sweep_c_a": (5, 3),
+        "sweep_interpolation": (1, 8),
+        "sweep_seeds": (4, 2),
+        "sweep_text_override": (2, 10),
+        "sweep_face_swap": (3, 2),
+    }
+    for grid, (rows, cols) in expected.items():
+        with Image.open(out / report["grids"][grid]["file"]) as im:
+            assert im.size == (cols * size, rows * size), grid
+        assert len(report["grids"][grid]["rows"]) == rows and len(report["grids"][grid]["columns"]) == cols
+    with Image.open(out / "sweep_random_face.png") as im:
+        assert im.size == (len(report["people"][0]["probes"]) * size, size)
