@@ -1,0 +1,28 @@
+// Copies the runtime files that the engine loads by URL into public/ (both folders are gitignored):
+// onnxruntime-web's wasm + its .mjs loaders -> public/ort/, and @mediapipe/tasks-vision's wasm ->
+// public/mediapipe-wasm/ (not reachable through the package's exports, so it cannot be imported).
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function copyFolder(from, to, keep) {
+  if (!existsSync(from)) throw new Error(`copy-assets: ${from} is missing (run npm install)`);
+  rmSync(to, { recursive: true, force: true });
+  mkdirSync(to, { recursive: true });
+  const names = readdirSync(from).filter(keep);
+  for (const name of names) copyFileSync(join(from, name), join(to, name));
+  console.log(`copy-assets: ${names.length} files -> ${to}`);
+}
+
+copyFolder(
+  join(root, 'node_modules/onnxruntime-web/dist'),
+  join(root, 'public/ort'),
+  (name) => name.startsWith('ort-wasm-') && (name.endsWith('.wasm') || name.endsWith('.mjs')),
+);
+copyFolder(
+  join(root, 'node_modules/@mediapipe/tasks-vision/wasm'),
+  join(root, 'public/mediapipe-wasm'),
+  (name) => name.endsWith('.js') || name.endsWith('.wasm'),
+);

@@ -1,0 +1,135 @@
+import { create } from 'zustand';
+import type { EngineInfo, FaceAnalysis, GenerateResult, PromptInfo } from './engine/api';
+import type { Notice } from './ui/messages';
+
+export type SlotId = 'A' | 'B';
+
+export interface FacePhoto {
+  url: string;
+  blob: Blob;
+  name: string;
+  analysis: FaceAnalysis;
+}
+
+export type CropPreview = FaceAnalysis['crop'];
+
+export interface FaceSlot {
+  source: 'none' | 'photo' | 'random' | 'average';
+  label: string;
+  photo: FacePhoto | null;
+  /** Embedder inputs behind this slot (one for a photo, several for an average). */
+  crops: CropPreview[];
+  embedding: Float32Array | null;
+  busy: boolean;
+}
+
+export interface Alert extends Notice {
+  id: number;
+  /** One alert per source: a newer one replaces it, a success clears it. */
+  source: string;
+}
+
+export interface LoadState {
+  file: string;
+  loadedBytes: number;
+  totalBytes: number;
+  stage: 'download' | 'session' | 'ready' | 'failed';
+}
+
+export interface GenerationState {
+  /** Id of the newest request sent to the engine; the image matches it when result.requestId equals it. */
+  requestId: number;
+  /** Controls changed and the debounced request is not sent yet. */
+  pending: boolean;
+  running: boolean;
+  step: number;
+  steps: number;
+  decoding: boolean;
+}
+
+export interface ShownResult extends GenerateResult {
+  requestId: number;
+  steps: number;
+}
+
+export interface Params {
+  prompt: string;
+  w: number;
+  c: number;
+  a: number;
+  steps: number;
+  seed: number;
+  t: number;
+  variety: number;
+}
+
+export interface AppState extends Params {
+  info: EngineInfo | null;
+  load: LoadState | null;
+  faces: Record<SlotId, FaceSlot>;
+  promptInfo: PromptInfo | null;
+  generation: GenerationState;
+  result: ShownResult | null;
+  alerts: Alert[];
+
+  setInfo(info: EngineInfo, stepsOverride: number | null): void;
+  setLoad(load: LoadState | null): void;
+  setParam<K extends keyof Params>(key: K, value: Params[K]): void;
+  setPromptInfo(info: PromptInfo | null): void;
+  updateFace(slot: SlotId, patch: Partial<FaceSlot>): void;
+  clearFace(slot: SlotId): void;
+  setGeneration(patch: Partial<GenerationState>): void;
+  setResult(result: ShownResult): void;
+  raise(source: string, notice: Notice): void;
+  resolve(source: string): void;
+  dismiss(id: number): void;
+}
+
+export const EMPTY_SLOT: FaceSlot = { source: 'none', label: '', photo: null, crops: [], embedding: null, busy: false };
+
+export const MAX_SEED = 0xffffffff;
+
+export function randomSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0];
+}
+
+let nextAlertId = 1;
+
+export const useStore = create<AppState>()((set) => ({
+  prompt: 'a photo of a person',
+  w: 5,
+  c: 1,
+  a: 0,
+  steps: 20,
+  seed: 1,
+  t: 0.5,
+  variety: 0,
+  info: null,
+  load: null,
+  faces: { A: EMPTY_SLOT, B: EMPTY_SLOT },
+  promptInfo: null,
+  generation: { requestId: 0, pending: false, running: false, step: 0, steps: 0, decoding: false },
+  result: null,
+  alerts: [],
+
+  setInfo: (info, stepsOverride) =>
+    set({
+      info,
+      w: info.manifest.defaults.w,
+      c: info.manifest.defaults.c,
+      a: info.manifest.defaults.a,
+      steps: stepsOverride ?? info.manifest.defaults.steps,
+    }),
+  setLoad: (load) => set({ load }),
+  setParam: (key, value) => set({ [key]: value } as Pick<Params, typeof key>),
+  setPromptInfo: (promptInfo) => set({ promptInfo }),
+  updateFace: (slot, patch) => set((s) => ({ faces: { ...s.faces, [slot]: { ...s.faces[slot], ...patch } } })),
+  clearFace: (slot) => set((s) => ({ faces: { ...s.faces, [slot]: EMPTY_SLOT } })),
+  setGeneration: (patch) => set((s) => ({ generation: { ...s.generation, ...patch } })),
+  setResult: (result) => set({ result }),
+  raise: (source, notice) =>
+    set((s) => ({ alerts: [...s.alerts.filter((a) => a.source !== source), { ...notice, source, id: nextAlertId++ }] })),
+  resolve: (source) =>
+    set((s) => (s.alerts.some((a) => a.source === source) ? { alerts: s.alerts.filter((a) => a.source !== source) } : s)),
+  dismiss: (id) => set((s) => ({ alerts: s.alerts.filter((a) => a.id !== id) })),
+}));

@@ -1,0 +1,44 @@
+import { useStore } from '../store';
+import { useEngine } from './engineContext';
+import { formatMs } from './format';
+import { RgbaCanvas } from './RgbaCanvas';
+
+/** The generated image, how it was made, and the progress of the next one. */
+export function ResultView() {
+  const client = useEngine();
+  const result = useStore((s) => s.result);
+  const generation = useStore((s) => s.generation);
+  const analysing = useStore((s) => s.faces.A.busy || s.faces.B.busy);
+  // "ready" = the image shown matches every control, including a face still being analysed.
+  const ready =
+    result !== null && !analysing && !generation.pending && !generation.running && result.requestId === generation.requestId;
+  return (
+    <section className="panel result" aria-labelledby="result-title">
+      <h2 id="result-title">Result</h2>
+      <figure data-testid="result" data-state={ready ? 'ready' : 'pending'} data-request-id={result?.requestId ?? 0}>
+        {result ? (
+          <RgbaCanvas className="output" image={result} label="Generated image" />
+        ) : (
+          <div className="output placeholder">{generation.running ? 'Generating…' : 'No image yet'}</div>
+        )}
+        {result && (
+          <figcaption data-testid="result-stats">
+            {formatMs(result.ms)} · {result.unetCalls / result.steps} U-Net call per step · {result.unetBatch}{' '}
+            {result.unetBatch === 1 ? 'row' : 'rows'} per call · {result.backend === 'webgpu' ? 'WebGPU' : 'wasm'}
+          </figcaption>
+        )}
+      </figure>
+      <div className="generation" aria-live="polite">
+        {generation.running && (
+          <>
+            <progress aria-label="Generation progress" value={generation.step} max={Math.max(1, generation.steps)} />
+            <span>{generation.decoding ? 'Decoding…' : `Step ${generation.step} of ${generation.steps}`}</span>
+            <button type="button" onClick={() => void client.cancel()}>
+              Cancel
+            </button>
+          </>
+        )}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,12 @@
+import { createContext, useContext } from 'react';
+import type { createEngineClient } from '../engine/client';
+
+export type EngineClient = ReturnType<typeof createEngineClient>;
+
+export const EngineContext = createContext<EngineClient | null>(null);
+
+export function useEngine(): EngineClient {
+  const client = useContext(EngineContext);
+  if (client === null) throw new Error('useEngine() outside <EngineContext.Provider>');
+  return client;
+}

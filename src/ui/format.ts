@@ -1,0 +1,22 @@
+import type { EngineInfo } from '../engine/api';
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+export function backendLabel(info: Pick<EngineInfo, 'backend' | 'wasmThreads'>): string {
+  if (info.backend === 'webgpu') return 'WebGPU';
+  return `wasm, ${info.wasmThreads} thread${info.wasmThreads === 1 ? '' : 's'}`;
+}
+
+/** Why the app is not on WebGPU, in the words the header and the alert use; null when it is. */
+export function fallbackNotice(info: Pick<EngineInfo, 'backend' | 'fallbackReason'>): string | null {
+  if (info.backend !== 'wasm' || info.fallbackReason === null) return null;
+  return `No WebGPU: using wasm (${info.fallbackReason})`;
+}

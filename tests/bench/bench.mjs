@@ -1,0 +1,161 @@
+// npm run bench [-- --runs=N] [--backend=wasm|webgpu] [--skip-build] [--wasm-steps=N] [--webgpu-steps=N]
+// Times the built app in headless Chromium through the ?test=1 hook (window.__face0): cold and warm
+// bundle load, ms per U-Net call by batch size, U-Net calls per step for three guidance settings,
+// and end-to-end ms per image. Reports medians of N runs; writes bench-output/bench.json.
+import { writeFileSync } from 'node:fs';
+import { openApp, waitForImage } from '../e2e/app.mjs';
+import { launchBrowser, outputDir, parseArgs, serveApp } from '../e2e/harness.mjs';
+
+const args = parseArgs(process.argv.slice(2));
+const RUNS = Number(args.runs ?? 5);
+const backends = args.backend ? [args.backend] : ['wasm', 'webgpu'];
+// SwiftShader WebGPU is a CPU emulation, several seconds per U-Net call: fewer steps there.
+const STEPS = { wasm: Number(args['wasm-steps'] ?? 20), webgpu: Number(args['webgpu-steps'] ?? 4) };
+const W = 7.5;
+// Guidance settings by the rows they batch (Face0 formula, with a face): 1 needs w=1 (no unconditional term).
+const BATCHES = [
+  { rows: 1, w: 1, c: 1, a: 0 },
+  { rows: 2, w: W, c: 1, a: 0 },
+  { rows: 3, w: W, c: 0.5, a: 0 },
+  { rows: 4, w: W, c: 0.5, a: 0.5 },
+];
+const PLANS = [
+  { c: 1, a: 0 },
+  { c: 0.5, a: 0 },
+  { c: 1.4, a: 1 },
+];
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+async function engineInfo(page) {
+  return page.evaluate(() => {
+    const i = window.__face0.state().info;
+    return { loadMs: i.loadMs, backend: i.backend, wasmThreads: i.wasmThreads, fallbackReason: i.fallbackReason, name: i.manifest.name };
+  });
+}
+
+/** Cold: a fresh context (empty HTTP cache); warm: a reload of that page (files revalidated from cache). */
+async function coldAndWarmLoad(browser, base, backend) {
+  const context = await browser.newContext();
+  try {
+    const page = await openApp(context, base, { backend, steps: STEPS[backend] });
+    const cold = await engineInfo(page);
+    await page.reload();
+    await page.waitForFunction(() => window.__face0?.state().info != null, null, { timeout: 300_000 });
+    const warm = await engineInfo(page);
+    return { cold, warm };
+  } finally {
+    await context.close();
+  }
+}
+
+/** One generate() through the hook with a random face; returns engine ms, wall ms, per-call ms (median step interval). */
+async function timed(page, req) {
+  return page.evaluate(async (r) => {
+    const hook = window.__face0;
+    const embedding = await hook.client.randomFace(12345);
+    const out = await hook.timedGenerate({ ...r, face: { kind: 'embedding', embedding } });
+    const gaps = out.stepTimes.slice(1).map((t, i) => t - out.stepTimes[i]);
+    gaps.sort((a, b) => a - b);
+    return { ...out, perCallMs: gaps.length ? gaps[gaps.length >> 1] : NaN, stepTimes: undefined };
+  }, req);
+}
+
+async function benchBackend(browser, base, backend) {
+  const steps = STEPS[backend];
+  const cold = [];
+  const warm = [];
+  let info;
+  for (let i = 0; i < RUNS; i++) {
+    const r = await coldAndWarmLoad(browser, base, backend);
+    cold.push(r.cold.loadMs);
+    warm.push(r.warm.loadMs);
+    info = r.cold;
+  }
+  console.log(`  [${backend}] load: cold ${cold.map(Math.round).join(', ')} ms; warm ${warm.map(Math.round).join(', ')} ms`);
+
+  const context = await browser.newContext();
+  const page = await openApp(context, base, { backend, steps });
+  // Let the page's own first image finish so it does not share the engine with the measurements.
+  await waitForImage(page, 0);
+  const common = { prompt: 'a photo of a person', seed: 1 };
+
+  const perCall = [];
+  // Enough steps for several intervals, few enough for software WebGPU.
+  const callSteps = backend === 'webgpu' ? 3 : 8;
+  for (const b of BATCHES) {
+    const ms = [];
+    for (let i = 0; i < RUNS; i++) {
+      const r = await timed(page, { ...common, w: b.w, c: b.c, a: b.a, steps: callSteps });
+      if (r.unetBatch !== b.rows) throw new Error(`w=${b.w} c=${b.c} a=${b.a}: batch ${r.unetBatch}, expected ${b.rows}`);
+      ms.push(r.perCallMs);
+    }
+    perCall.push({ rows: b.rows, w: b.w, c: b.c, a: b.a, msPerCall: round(median(ms)), runs: ms.map((x) => round(x)) });
+    console.log(`  [${backend}] batch ${b.rows}: ${round(median(ms))} ms per U-Net call`);
+  }
+
+  const plans = [];
+  for (const p of PLANS) {
+    const r = await timed(page, { ...common, w: W, ...p, steps });
+    plans.push({ ...p, w: W, unetCallsPerStep: r.unetCalls / steps, rowsPerCall: r.unetBatch });
+  }
+
+  const e2e = [];
+  const wall = [];
+  for (let i = 0; i < RUNS; i++) {
+    const r = await timed(page, { ...common, w: W, c: 1, a: 0, steps, seed: i + 1 });
+    e2e.push(r.ms);
+    wall.push(r.wallMs);
+  }
+  await context.close();
+  return {
+    backend,
+    label: info.backend === 'webgpu' ? 'WebGPU' : `wasm, ${info.wasmThreads} threads`,
+    fallbackReason: info.fallbackReason,
+    bundle: info.name,
+    load: { coldMs: round(median(cold)), warmMs: round(median(warm)), coldRuns: cold.map(Math.round), warmRuns: warm.map(Math.round) },
+    unetMsPerCall: perCall,
+    unetCallsPerStep: plans,
+    endToEnd: { steps, w: W, c: 1, a: 0, ms: round(median(e2e)), wallMs: round(median(wall)), runs: e2e.map(Math.round) },
+  };
+}
+
+function table(results) {
+  const lines = [];
+  const row = (cells) => lines.push(`| ${cells.join(' | ')} |`);
+  row(['measure', ...results.map((r) => `${r.backend} (${r.label})`)]);
+  row(['---', ...results.map(() => '---')]);
+  row(['bundle load, cold (ms)', ...results.map((r) => r.load.coldMs)]);
+  row(['bundle load, warm (ms)', ...results.map((r) => r.load.warmMs)]);
+  for (const [i, b] of BATCHES.entries()) row([`U-Net call, batch ${b.rows} (ms)`, ...results.map((r) => r.unetMsPerCall[i].msPerCall)]);
+  for (const [i, p] of PLANS.entries()) {
+    row([`c=${p.c}, a=${p.a}: calls/step x rows`, ...results.map((r) => `${r.unetCallsPerStep[i].unetCallsPerStep} x ${r.unetCallsPerStep[i].rowsPerCall}`)]);
+  }
+  row(['image end to end (ms)', ...results.map((r) => `${r.endToEnd.ms} (${r.endToEnd.steps} steps)`)]);
+  return lines.join('\n');
+}
+
+const server = await serveApp({ skipBuild: Boolean(args['skip-build']) });
+const results = [];
+try {
+  for (const backend of backends) {
+    const browser = await launchBrowser(backend);
+    try {
+      results.push(await benchBackend(browser, server.base, backend));
+    } finally {
+      await browser.close();
+    }
+  }
+} finally {
+  await server.close();
+}
+const browserVersion = await launchBrowser('wasm').then(async (b) => [b.version(), await b.close()][0]);
+const report = { date: new Date().toISOString(), runs: RUNS, statistic: 'median', browser: `Chromium ${browserVersion} headless`, results };
+const dir = outputDir('bench-output');
+writeFileSync(`${dir}bench.json`, JSON.stringify(report, null, 2) + '\n');
+console.log(`\n${table(results)}\n\nmedians of ${RUNS} runs; written to bench-output/bench.json`);

@@ -1,0 +1,99 @@
+// Shared by the e2e runner and the benchmark: build + serve the app, launch Chromium, a tiny test runner.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CHROMIUM = '/usr/bin/chromium';
+const BASE_ARGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+export function parseArgs(argv) {
+  const args = {};
+  for (const a of argv) {
+    const m = /^--([^=]+)(?:=(.*))?$/.exec(a);
+    if (m) args[m[1]] = m[2] ?? true;
+  }
+  return args;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** vite build (unless skipBuild and dist exists), then vite preview on 127.0.0.1:<free port>. */
+export async function serveApp({ skipBuild = false } = {}) {
+  const vite = await import('vite');
+  if (!skipBuild || !existsSync(`${ROOT}dist/index.html`)) {
+    const copy = spawnSync(process.execPath, [`${ROOT}scripts/copy-assets.mjs`], { stdio: 'inherit' });
+    if (copy.status !== 0) throw new Error('copy-assets failed');
+    const t0 = Date.now();
+    await vite.build({ root: ROOT, logLevel: 'warn' });
+    console.log(`built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  const port = await freePort();
+  const server = await vite.preview({ root: ROOT, logLevel: 'warn', preview: { host: '127.0.0.1', port, strictPort: true, open: false } });
+  const base = `http://127.0.0.1:${port}`;
+  return { base, close: () => new Promise((resolve) => server.httpServer.close(() => resolve())) };
+}
+
+export async function launchBrowser(backend) {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get update && apt-get install -y chromium`);
+  const args = backend === 'webgpu' ? [...BASE_ARGS, '--enable-unsafe-webgpu'] : BASE_ARGS;
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+}
+
+export function outputDir(name) {
+  const dir = `${ROOT}${name}/`;
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export class AssertionError extends Error {}
+
+export function assert(cond, message) {
+  if (!cond) throw new AssertionError(message);
+}
+
+/** Runs named async checks in order and counts them; a check never stops the others. */
+export class Runner {
+  constructor() {
+    this.passed = 0;
+    this.failed = 0;
+    this.failures = [];
+  }
+
+  async run(name, fn) {
+    const t0 = Date.now();
+    try {
+      const note = await fn();
+      this.passed++;
+      console.log(`  ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)${note ? `: ${note}` : ''}`);
+    } catch (err) {
+      this.failed++;
+      this.failures.push(name);
+      console.log(`  FAIL ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s): ${err?.stack ?? err}`);
+    }
+  }
+
+  summary() {
+    if (this.failures.length) console.log(`failed: ${this.failures.join(', ')}`);
+    console.log(`${this.passed} passed, ${this.failed} failed`);
+    return this.failed === 0;
+  }
+}

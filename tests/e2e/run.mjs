@@ -1,0 +1,67 @@
+// npm run test:e2e [-- --backend=wasm|webgpu] [--only=flow,flow] [--skip-build] [--wasm-steps=N] [--webgpu-steps=N]
+// Builds the app, serves it with vite preview on 127.0.0.1, runs every flow on both backends in headless
+// Chromium, screenshots each into test-output/e2e/, and ends with "N passed, N failed".
+import { launchBrowser, outputDir, parseArgs, Runner, serveApp } from './harness.mjs';
+import { openApp, recordRequests } from './app.mjs';
+import { FLOWS, startupMessages } from './flows.mjs';
+
+const args = parseArgs(process.argv.slice(2));
+const backends = args.backend ? [args.backend] : ['wasm', 'webgpu'];
+const only = typeof args.only === 'string' ? args.only.split(',') : null;
+// SwiftShader WebGPU is a CPU emulation: keep its runs short.
+const STEPS = { wasm: Number(args['wasm-steps'] ?? 8), webgpu: Number(args['webgpu-steps'] ?? 2) };
+const shots = outputDir('test-output/e2e');
+
+async function runFlow(browser, base, backend, flow) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+  const requests = recordRequests(context);
+  const offOrigin = [];
+  // Only requests that CSP let through get here; off-origin ones are recorded and never sent.
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(`${base}/`)) return route.continue();
+    offOrigin.push(url);
+    return route.abort('blockedbyclient');
+  });
+  try {
+    const page = await openApp(context, base, { backend, steps: STEPS[backend] });
+    const manifest = await page.evaluate(() => window.__face0.state().info.manifest);
+    const note = await flow.fn({ page, context, base, backend, manifest, requests, offOrigin });
+    if (offOrigin.length) throw new Error(`off-origin requests got past CSP: ${offOrigin.join(', ')}`);
+    return note;
+  } catch (err) {
+    const logs = context.pages()[0]?.logs ?? [];
+    console.log(logs.slice(-25).map((l) => `       | ${l}`).join('\n'));
+    throw err;
+  } finally {
+    const page = context.pages()[0];
+    if (page) await page.screenshot({ path: `${shots}${backend}-${flow.name}.png`, fullPage: true }).catch(() => {});
+    await context.close();
+  }
+}
+
+const server = await serveApp({ skipBuild: Boolean(args['skip-build']) });
+console.log(`serving ${server.base}`);
+const runner = new Runner();
+try {
+  for (const backend of backends) {
+    console.log(`\n[${backend}] steps=${STEPS[backend]}`);
+    const browser = await launchBrowser(backend);
+    try {
+      if (!only || only.includes('startup')) {
+        await runner.run(`${backend}: startup-messages`, () =>
+          startupMessages({ browser, base: server.base, backend, steps: STEPS[backend] }),
+        );
+      }
+      for (const flow of FLOWS) {
+        if (only && !only.includes(flow.name)) continue;
+        await runner.run(`${backend}: ${flow.name}`, () => runFlow(browser, server.base, backend, flow));
+      }
+    } finally {
+      await browser.close();
+    }
+  }
+} finally {
+  await server.close();
+}
+process.exit(runner.summary() ? 0 : 1);
