@@ -11,6 +11,7 @@ from PIL import Image
 
 from face0.attributes import AttributeClassifier, attribute_metrics, held_out, load_celeba
 from face0.captions import CELEBA_ATTRIBUTES
+from face0.configs import DATA_DIR
 from face0.eval_faceres import FACERES_SIZE, cosine, faceres_crop, faceres_embed, scale_box
 from face0.eval_prompts import probe_prompts, relation
 from face0.evaluate import add_arguments, evaluate, framing_box, text_scores
@@ -20,8 +21,8 @@ from face0.face_crop import Box
 REPO = Path(__file__).resolve().parents[2]
 BUNDLE = REPO / "models" / "default"
 ATTRIBUTES_MODEL = REPO / "models" / "eval"
-IDENTITIES = Path("/work/shared/data/celeba-identities")
-CELEBA128 = Path("/work/shared/data/celeba128")
+IDENTITIES = DATA_DIR / "celeba-identities"
+CELEBA128 = DATA_DIR / "celeba128"
 needs_identities = pytest.mark.skipif(not IDENTITIES.is_dir(), reason="celeba-identities data not present")
 FACERES_MODEL = REPO / "node_modules/@vladmandic/human/models/faceres.json"
 needs_node = pytest.mark.skipif(
