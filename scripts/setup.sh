@@ -10,8 +10,10 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
-echo "== npm ci"
-npm ci --no-audit --no-fund
+echo "== npm install"
+# Not `npm ci`: vite 8.4 lists a Windows-only optional dependency that the registry does not serve,
+# which `npm ci` reports as a lock-file mismatch; `npm install` honours the lock file and skips it.
+npm install --no-audit --no-fund
 
 if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv"
