@@ -2,9 +2,18 @@
 
 import argparse
 
-from face0 import export
+from face0 import attributes, augment, evaluate, export, sample, train
 
-STAGES = {"export": export}
+STAGES = {
+    "export": export,
+    "augment": augment,
+    "train": train,
+    "train-vae": train.VAE_STAGE,
+    "bench": train.BENCH_STAGE,
+    "sample": sample,
+    "evaluate": evaluate,
+    "train-attributes": attributes,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

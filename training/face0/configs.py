@@ -1,7 +1,8 @@
 """Model shapes and the diffusion schedule of each Face0 configuration.
 
-`tiny` is what the browser app ships (64x64 images, ~30 MiB of float16 weights); `sd15` has Stable
-Diffusion 1.x shapes, as in the Face0 paper, and is only built on the meta device for now.
+`tiny` is sized for the browser app (64x64 images, ~30 MiB of float16 weights); `celeba64` is a smaller
+64x64 model that could be trained from scratch on 2 shared CPU cores (models/default ships it); `sd15`
+has Stable Diffusion 1.x shapes, as in the Face0 paper, and is only built on the meta device for now.
 """
 
 import os
@@ -115,6 +116,24 @@ TINY = ModelConfig(
     projector=ProjectorConfig(embedding_width=EMBEDDING_WIDTH),
 )
 
+# About half tiny's U-Net, a one-layer text encoder and a VAE with 32 channels at full resolution (the
+# VAE encoder runs on every training sample). The context stays 256 wide, as in tiny.
+CELEBA64 = ModelConfig(
+    name="celeba64",
+    image_size=64,
+    context_width=256,
+    text_encoder=TextEncoderConfig(width=256, layers=1, heads=4, intermediate=512),
+    unet=UNetConfig(
+        block_out_channels=(64, 128, 128),
+        down_block_types=TINY.unet.down_block_types,
+        up_block_types=TINY.unet.up_block_types,
+        layers_per_block=1,
+        attention_heads=4,
+    ),
+    vae=VAEConfig(block_out_channels=(32, 64, 64), layers_per_block=1, latent_channels=4, scaling_factor=1.0),
+    projector=ProjectorConfig(embedding_width=EMBEDDING_WIDTH),
+)
+
 SD15 = ModelConfig(
     name="sd15",
     image_size=512,
@@ -133,4 +152,4 @@ SD15 = ModelConfig(
     projector=ProjectorConfig(embedding_width=EMBEDDING_WIDTH),
 )
 
-CONFIGS = {config.name: config for config in (TINY, SD15)}
+CONFIGS = {config.name: config for config in (TINY, CELEBA64, SD15)}

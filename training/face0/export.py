@@ -10,7 +10,6 @@ import csv
 import shutil
 import statistics
 import time
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -52,16 +51,25 @@ from face0.models import (
     build_models,
     build_vocabulary,
 )
+from face0.sample import CLIP_VOCAB_FILE, clip_tokenizer
+from face0.tokenize import Face0Tokenizer
 
 OPSET = 17
-CLIP_VOCAB_FILE = "bpe_simple_vocab_16e6.txt.gz"
 GRAPH_FILES = {graph: f"{graph}.onnx" for graph in ("text_encoder", "face_projector", "unet", "vae_decoder")}
 # Max abs difference allowed between onnxruntime and PyTorch (same weights), relative to max(1, max |output|).
 GRAPH_TOLERANCE = 1e-4
-# Only float tensors of rank >= 2 (weight matrices, kernels, embedding tables) are stored as float16:
-# vectors stay float32 because some are not weights but precise constants (timestep frequencies),
-# and their size is negligible.
-FLOAT16_MIN_RANK = 2
+# Only float tensors with >= 2 dimensions larger than 1 (weight matrices, kernels, embedding tables) are
+# stored as float16: vectors stay float32 because some are not weights but precise constants (timestep
+# frequencies), and their size is negligible. Counting non-singleton dimensions matters because the
+# exporter folds vectors into shapes such as (C, 1, 1) (GroupNorm scales), which must stay float32 as
+# their PyTorch parameters do.
+FLOAT16_MIN_DIMS = 2
+
+
+def stored_as_float16(shape) -> bool:
+    return sum(int(d) > 1 for d in shape) >= FLOAT16_MIN_DIMS
+
+
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
@@ -129,7 +137,7 @@ def store_weights_float16(model: onnx.ModelProto) -> onnx.ModelProto:
     graph = model.graph
     casts = []
     for init in graph.initializer:
-        if init.data_type != onnx.TensorProto.FLOAT or len(init.dims) < FLOAT16_MIN_RANK:
+        if init.data_type != onnx.TensorProto.FLOAT or not stored_as_float16(init.dims):
             continue
         values = numpy_helper.to_array(init)
         if np.abs(values).max(initial=0.0) > FLOAT16_MAX:
@@ -149,7 +157,7 @@ def round_weights_float16(module: nn.Module) -> None:
     """The PyTorch twin of store_weights_float16, for checking the float16 graph at float32 tolerance."""
     with torch.no_grad():
         for p in module.parameters():
-            if p.ndim >= FLOAT16_MIN_RANK:
+            if stored_as_float16(p.shape):
                 p.copy_(p.half().float())
 
 
@@ -266,25 +274,16 @@ def read_captions(attributes_csv: Path) -> list[str]:
         return [row["caption"] for row in csv.DictReader(f)]
 
 
-def clip_bpe(clip_dir: Path):
-    from transformers import CLIPTokenizer
-
-    return CLIPTokenizer(
-        str(clip_dir / "vocab.json"), str(clip_dir / "merges.txt"), pad_token="<|endoftext|>"
-    )
+def vocabulary_words(vocabulary: CompactVocabulary, tokenizer: Face0Tokenizer) -> list[str]:
+    """The manifest's `vocabulary_seen`: the seen BPE tokens without the </w> end-of-word mark."""
+    tokens = tokenizer.tokenizer.convert_ids_to_tokens(list(vocabulary.clip_ids))
+    return sorted({t.removesuffix("</w>") for t in tokens})
 
 
-def vocabulary_from_captions(captions: list[str], clip_dir: Path) -> tuple[CompactVocabulary, list[str]]:
-    """The compact vocabulary and its words (BPE tokens without the </w> end-of-word mark)."""
-    tokenizer = clip_bpe(clip_dir)
-    if len(tokenizer) != CLIP_VOCAB_SIZE:
-        raise ValueError(f"{clip_dir}: {len(tokenizer)} tokens, expected CLIP's {CLIP_VOCAB_SIZE}")
-    encode: Callable[[str], list[int]] = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
-    vocabulary = build_vocabulary(captions, encode)
-    words = sorted(
-        {t.removesuffix("</w>") for t in tokenizer.convert_ids_to_tokens(list(vocabulary.clip_ids))}
-    )
-    return vocabulary, words
+def vocabulary_from_captions(captions: list[str], tokenizer: Face0Tokenizer) -> CompactVocabulary:
+    if len(tokenizer.tokenizer) != CLIP_VOCAB_SIZE:
+        raise ValueError(f"{len(tokenizer.tokenizer)} tokens, expected CLIP's {CLIP_VOCAB_SIZE}")
+    return build_vocabulary(captions, tokenizer.encode)
 
 
 def bundle_manifest(
@@ -336,9 +335,43 @@ def bundle_manifest(
     }
 
 
+def export_bundle(
+    models: Face0Models,
+    out: Path,
+    name: str,
+    license: str,
+    description: str,
+    face_prior: dict,
+    face_models_dir: Path,
+    clip_dir: Path,
+    float16: bool,
+    seed: int,
+) -> tuple[dict, dict]:
+    """Writes a complete, validated bundle for `models`; returns (manifest, export_graphs report)."""
+    out.mkdir(parents=True, exist_ok=True)
+    report = export_graphs(models, out, float16, seed)
+    for source in (
+        face_models_dir / DETECTOR_FILE,
+        face_models_dir / EMBEDDER_FILE,
+        clip_dir / CLIP_VOCAB_FILE,
+    ):
+        if source.resolve() != (out / source.name).resolve():
+            shutil.copyfile(source, out / source.name)
+    tokenizer = clip_tokenizer(models.config.face_token_positions, clip_dir / CLIP_VOCAB_FILE)
+    words = vocabulary_words(models.vocabulary, tokenizer)
+    manifest = bundle_manifest(models.config, name, license, description, words, face_prior)
+    manifest = write_manifest(out, manifest)
+    problems = validate_bundle(out)
+    if problems:
+        raise ValueError(f"invalid bundle {out}:\n" + "\n".join(problems))
+    return manifest, report
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", choices=sorted(CONFIGS), default="tiny")
-    parser.add_argument("--init", choices=["random"], default="random", help="weights: code-initialised")
+    weights = parser.add_mutually_exclusive_group()
+    weights.add_argument("--config", choices=sorted(CONFIGS), help="code-initialised weights (default tiny)")
+    weights.add_argument("--checkpoint", type=Path, help="training checkpoint (.pt): its EMA weights")
+    parser.add_argument("--no-ema", action="store_true", help="checkpoint: raw weights instead of EMA")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True, help="bundle folder")
     parser.add_argument("--name", required=True)
@@ -351,7 +384,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--face-models", type=Path, default=Path("models/default"), help="face_detector + embedder"
     )
     parser.add_argument("--clip-dir", type=Path, default=DATA_DIR / "clip")
-    parser.add_argument("--captions", type=Path, default=DATA_DIR / "celeba128" / "attributes.csv")
+    parser.add_argument(
+        "--captions",
+        type=Path,
+        default=DATA_DIR / "celeba128" / "attributes.csv",
+        help="code-initialised weights: captions for the vocabulary",
+    )
     parser.add_argument("--prior-embeddings", type=Path, help="(N, E) .npy; default: embed celeba128 images")
     parser.add_argument("--prior-images-per-shard", type=int, default=38)
     parser.add_argument("--prior-components", type=int, default=8)
@@ -359,11 +397,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    config = CONFIGS[args.config]
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    vocabulary, words = vocabulary_from_captions(read_captions(args.captions), args.clip_dir)
-    print(f"vocabulary: {len(words)} words, compact size {vocabulary.size}")
+    if args.checkpoint:
+        from face0.train import load_checkpoint_models
+
+        models = load_checkpoint_models(args.checkpoint, ema=not args.no_ema)
+        print(f"{args.checkpoint}: {'raw' if args.no_ema else 'EMA'} weights")
+    else:
+        config = CONFIGS[args.config or "tiny"]
+        tokenizer = clip_tokenizer(config.face_token_positions, args.clip_dir / CLIP_VOCAB_FILE)
+        vocabulary = vocabulary_from_captions(read_captions(args.captions), tokenizer)
+        models = build_models(config, vocabulary, args.seed)
+    print(f"vocabulary: compact size {models.vocabulary.size}")
 
     if args.prior_embeddings:
         embeddings = np.load(args.prior_embeddings)
@@ -373,26 +417,15 @@ def run(args: argparse.Namespace) -> None:
     face_prior = fit_face_prior(embeddings, args.prior_components, args.seed)
     print(f"face prior: {args.prior_components} components fitted on {len(embeddings)} embeddings")
 
-    models = build_models(config, vocabulary, args.seed)
-    report = export_graphs(models, out, args.float16, args.seed)
+    manifest, report = export_bundle(
+        models, args.out, args.name, args.license, args.description, face_prior, args.face_models,
+        args.clip_dir, args.float16, args.seed,
+    )  # fmt: skip
     for graph, entry in report.items():
         print(f"{graph}: {entry}")
-
-    for source in (
-        args.face_models / DETECTOR_FILE,
-        args.face_models / EMBEDDER_FILE,
-        args.clip_dir / CLIP_VOCAB_FILE,
-    ):
-        if source.resolve() != (out / source.name).resolve():
-            shutil.copyfile(source, out / source.name)
-    manifest = bundle_manifest(config, args.name, args.license, args.description, words, face_prior)
-    manifest = write_manifest(out, manifest)
-    problems = validate_bundle(out)
-    if problems:
-        raise SystemExit("invalid bundle:\n" + "\n".join(problems))
     total = sum(entry["bytes"] for entry in manifest["files"].values())
-    print(f"bundle {out}: {len(manifest['files'])} files, {total / 2**20:.1f} MiB")
+    print(f"bundle {args.out}: {len(manifest['files'])} files, {total / 2**20:.1f} MiB")
 
     if args.benchmark:
-        for (threads, batch), ms in time_unet(out / GRAPH_FILES["unet"], config).items():
+        for (threads, batch), ms in time_unet(args.out / GRAPH_FILES["unet"], models.config).items():
             print(f"unet onnxruntime CPU: {threads} thread(s), batch {batch}: {ms:.1f} ms/call")

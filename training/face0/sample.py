@@ -25,7 +25,7 @@ from face0.models import Face0Models
 from face0.rng import Rng
 from face0.tokenize import Face0Tokenizer
 
-CLIP_BPE_FILE = "bpe_simple_vocab_16e6.txt.gz"
+CLIP_VOCAB_FILE = "bpe_simple_vocab_16e6.txt.gz"
 
 
 class SamplerGraphs(Protocol):
@@ -144,7 +144,7 @@ def bundle_fields(models: Face0Models) -> dict:
     }
 
 
-def clip_tokenizer(positions, bpe_gz: Path = DATA_DIR / "clip" / CLIP_BPE_FILE) -> Face0Tokenizer:
+def clip_tokenizer(positions, bpe_gz: Path = DATA_DIR / "clip" / CLIP_VOCAB_FILE) -> Face0Tokenizer:
     return Face0Tokenizer.from_bpe_gz(bpe_gz, face_positions=positions, max_length=CONTEXT_LENGTH)
 
 

@@ -38,12 +38,14 @@ from face0.configs import (
     VAEConfig,
 )
 from face0.data import (
+    EMBEDDING_EXTENSION,
     IdentityIndex,
     Sample,
     SampleReader,
     SampleStream,
     StreamPosition,
     list_shards,
+    npy_array,
     read_samples,
 )
 from face0.distributed import DistInfo, barrier, gather_objects, init_distributed, mean_across_ranks, shutdown
@@ -63,6 +65,8 @@ CHECKPOINT_FORMAT = "face0-checkpoint"
 VAE_FORMAT = "face0-vae"
 CHECKPOINT_DIR = "checkpoints"
 METRICS_FILE = "metrics.jsonl"
+# Face embeddings the FaceProjector's input standardisation is fitted on at a fresh start.
+PROJECTOR_STATISTICS_SAMPLES = 4096
 
 
 # ---------------------------------------------------------------------------------------------- configs
@@ -340,6 +344,34 @@ def vocabulary_for(shards: list[Path], tokenizer, extra: list[str]) -> CompactVo
     return build_vocabulary(texts(), tokenizer.encode)
 
 
+def training_embeddings(shards: list[Path], limit: int) -> np.ndarray:
+    """(N, E) face embeddings: the first ceil(limit / shards) of each shard, so every shard is represented."""
+    per_shard = -(-limit // max(1, len(shards)))
+    embeddings = []
+    for shard in shards:
+        taken = 0
+        for _key, files in read_samples(shard):
+            if taken == per_shard:
+                break
+            if EMBEDDING_EXTENSION in files:
+                embeddings.append(npy_array(files[EMBEDDING_EXTENSION]).astype(np.float32))
+                taken += 1
+    return np.stack(embeddings) if embeddings else np.zeros((0, 0), np.float32)
+
+
+def fresh_models(options: TrainOptions, tokenizer) -> Face0Models:
+    """Models for a run's step 0: vocabulary of the shards, seeded weights, the train-vae VAE and the
+    FaceProjector standardisation fitted on training embeddings (a resume takes all from its checkpoint)."""
+    vocabulary = vocabulary_for(options.shards, tokenizer, options.vocabulary_captions)
+    models = build_models(options.model, vocabulary, options.seed)
+    if options.vae:
+        load_vae(models, options.vae)
+    embeddings = training_embeddings(options.shards, PROJECTOR_STATISTICS_SAMPLES)
+    if len(embeddings) >= 2:
+        models.face_projector.set_embedding_statistics(torch.from_numpy(embeddings))
+    return models
+
+
 # ---------------------------------------------------------------------------------------------- training
 
 
@@ -421,10 +453,8 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
         models = Face0Models(config_from_dict(state["model_config"]), vocabulary)
         models.load_state_dict(state["models"])
     else:
-        vocabulary = vocabulary_for(options.shards, tokenizer, options.vocabulary_captions)
-        models = build_models(options.model, vocabulary, options.seed)
-        if options.vae:
-            load_vae(models, options.vae)
+        models = fresh_models(options, tokenizer)
+        vocabulary = models.vocabulary
     models.to(device)
     models.vae.eval().requires_grad_(False)
     if not options.train_text_encoder:
@@ -746,9 +776,12 @@ def _add_vae_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kl-weight", type=float, default=1e-6)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device")
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
 
 
 def _run_vae(args: argparse.Namespace) -> None:
+    if args.threads:
+        torch.set_num_threads(args.threads)
     config = load_model_config(args.config)
     shards = list_shards(args.shards)
     train_vae(

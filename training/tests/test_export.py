@@ -1,3 +1,4 @@
+import argparse
 import dataclasses
 import json
 import shutil
@@ -7,16 +8,18 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+import torch
 
-from face0.bundle import GRAPH_IO, MANIFEST_FILE, validate_bundle, write_manifest
+from face0.bundle import GRAPH_IO, MANIFEST_FILE, validate_bundle
 from face0.configs import TINY, ModelConfig, TextEncoderConfig, UNetConfig, VAEConfig
 from face0.export import (
     CLIP_VOCAB_FILE,
     GRAPH_FILES,
     GRAPH_TOLERANCE,
-    bundle_manifest,
     example_inputs,
+    export_bundle,
     export_graphs,
+    stored_as_float16,
 )
 from face0.face_prior import fit_face_prior
 from face0.facemodels.detector import DETECTOR_FILE
@@ -51,11 +54,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 
 def make_bundle(out: Path, config: ModelConfig, float16: bool) -> dict:
     models = build_models(config, VOCABULARY, seed=0)
-    report = export_graphs(models, out, float16=float16, seed=0)
-    for name in (DETECTOR_FILE, EMBEDDER_FILE, CLIP_VOCAB_FILE):
-        shutil.copyfile(FACE_MODELS / name, out / name)
     prior = fit_face_prior(np.random.default_rng(0).normal(size=(64, 256)), components=2)
-    write_manifest(out, bundle_manifest(config, "test", "MIT", "test bundle", ["a", "of", "photo"], prior))
+    _, report = export_bundle(
+        models, out, "test", "MIT", "test bundle", prior, FACE_MODELS, FACE_MODELS, float16, seed=0
+    )
     return report
 
 
@@ -80,10 +82,28 @@ def test_export_matches_pytorch_in_onnxruntime(bundle):
 def test_float16_storage_keeps_float32_io_and_stores_float16_weights(bundle):
     out, _ = bundle
     model = onnx.load(str(out / GRAPH_FILES["unet"]))
-    kinds = {init.data_type for init in model.graph.initializer if len(init.dims) >= 2}
+    kinds = {init.data_type for init in model.graph.initializer if stored_as_float16(init.dims)}
     assert kinds == {onnx.TensorProto.FLOAT16}
+    # Folded vectors such as GroupNorm scales reshaped to (C, 1, 1) stay float32, like their parameters.
+    vectors = [
+        init for init in model.graph.initializer if len(init.dims) >= 2 and not stored_as_float16(init.dims)
+    ]
+    assert vectors and {init.data_type for init in vectors} == {onnx.TensorProto.FLOAT}
     io = [*model.graph.input, *model.graph.output]
     assert {v.type.tensor_type.elem_type for v in io} == {onnx.TensorProto.FLOAT}
+
+
+def test_float16_export_of_trained_like_weights_matches_its_pytorch_twin(tmp_path):
+    """Vector parameters (norm scales, biases) away from float16-representable values, as after training:
+    export_graphs raises if onnxruntime and the float16-rounded PyTorch twin differ by > GRAPH_TOLERANCE."""
+    models = build_models(SMALL, VOCABULARY, seed=1)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in models.parameters():
+            if p.ndim == 1:
+                p.add_(torch.randn(p.shape, generator=generator) * 0.1)
+    report = export_graphs(models, tmp_path, float16=True, seed=0)
+    assert set(report) == set(GRAPH_FILES)
 
 
 def test_vae_decoder_output_is_clamped(bundle):
@@ -171,3 +191,49 @@ def test_export_is_deterministic(bundle, tmp_path):
     for name in GRAPH_FILES.values():
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
     assert (tmp_path / MANIFEST_FILE).read_bytes() == (out / MANIFEST_FILE).read_bytes()
+
+
+def test_export_from_a_checkpoint_uses_its_ema_weights_config_and_vocabulary(augmented_shards, tmp_path):
+    """`export --checkpoint`: EMA weights (not the raw ones), the checkpoint's vae_scaling_factor and
+    vocabulary, and the projector's input standardisation fitted by train, all inside the graphs."""
+    from conftest import MICRO
+
+    from face0 import export
+    from face0.sample import clip_tokenizer
+    from face0.train import TrainOptions, latest_checkpoint, load_checkpoint_models, train
+
+    model = dataclasses.replace(MICRO, vae=dataclasses.replace(MICRO.vae, scaling_factor=0.37))
+    options = TrainOptions(
+        shards=augmented_shards, out=tmp_path / "run", model=model, max_steps=2, global_batch=4, lr=1e-3,
+        ema_decay=0.5, checkpoint_every=2, shuffle_buffer=8, threads=1, device="cpu",
+    )  # fmt: skip
+    train(options)
+    checkpoint = latest_checkpoint(tmp_path / "run")
+    np.save(tmp_path / "faces.npy", np.random.default_rng(1).normal(size=(16, 256)).astype(np.float32))
+    parser = argparse.ArgumentParser()
+    export.add_arguments(parser)
+    out = tmp_path / "bundle"
+    export.run(
+        parser.parse_args(
+            ["--checkpoint", str(checkpoint), "--out", str(out), "--name", "ckpt", "--description", "test",
+             "--face-models", str(FACE_MODELS), "--clip-dir", str(FACE_MODELS), "--prior-embeddings",
+             str(tmp_path / "faces.npy"), "--prior-components", "2", "--no-float16"]
+        )
+    )  # fmt: skip
+    assert validate_bundle(out) == []
+    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    assert manifest["vae_scaling_factor"] == 0.37
+    ema, raw = load_checkpoint_models(checkpoint), load_checkpoint_models(checkpoint, ema=False)
+    tokenizer = clip_tokenizer(MICRO.face_token_positions)
+    assert manifest["vocabulary_seen"] == export.vocabulary_words(ema.vocabulary, tokenizer)
+    assert "smiling" in manifest["vocabulary_seen"]
+    assert float(ema.face_projector.embedding_std.min()) != 1.0  # fitted, not the initial identity
+    face = np.random.default_rng(2).normal(size=(1, 256)).astype(np.float32)
+    sess = ort.InferenceSession(str(out / GRAPH_FILES["face_projector"]), providers=["CPUExecutionProvider"])
+    (tokens,) = sess.run(None, {"face_embedding": face})
+    with torch.no_grad():
+        want = ema.face_projector(torch.from_numpy(face)).numpy()
+        other = raw.face_projector(torch.from_numpy(face)).numpy()
+    # float32 graphs: GRAPH_TOLERANCE (1e-4 x max(1, |output|)); EMA and raw weights differ by far more.
+    assert np.abs(tokens - want).max() <= GRAPH_TOLERANCE * max(1.0, np.abs(want).max())
+    assert np.abs(tokens - other).max() > 100 * GRAPH_TOLERANCE

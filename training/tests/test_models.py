@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 import torch
 
-from face0.configs import SD15, TINY
+from face0.configs import CELEBA64, SD15, TINY
 from face0.models import (
     CLIP_BOS_ID,
     CLIP_EOS_ID,
@@ -66,6 +66,18 @@ def test_tiny_shapes_and_sizes(tiny):
         latents = tiny.vae.encode(images).latent_dist.mean
         assert latents.shape == (2, 4, TINY.latent_size, TINY.latent_size) == (2, 4, 16, 16)
         eps = tiny.unet(latents, torch.tensor([10.0, 900.0]), torch.randn(2, 77, 256)).sample
+    assert eps.shape == latents.shape
+
+
+def test_celeba64_shapes_and_sizes():
+    models = build_models(CELEBA64, VOCABULARY, seed=0).eval()
+    assert 5.5e6 < parameter_count(models.unet) < 6.5e6 and parameter_count(models.vae) < 1.1e6
+    with torch.no_grad():
+        latents = models.vae.encode(torch.randn(1, 3, 64, 64)).latent_dist.mean
+        assert latents.shape == (1, 4, CELEBA64.latent_size, CELEBA64.latent_size) == (1, 4, 16, 16)
+        context = models.context(prompt_ids(A, PHOTO), torch.randn(1, 256), torch.tensor([True]))
+        assert context.shape == (1, 77, 256)
+        eps = models.unet(latents, torch.tensor([500.0]), context).sample
     assert eps.shape == latents.shape
 
 

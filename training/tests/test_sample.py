@@ -3,7 +3,6 @@ PyTorch sampler against the onnxruntime sampler on a bundle exported with face0.
 
 import argparse
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -11,13 +10,11 @@ import torch
 from conftest import MICRO
 from PIL import Image
 
-from face0.bundle import validate_bundle, write_manifest
+from face0.bundle import validate_bundle
 from face0.configs import DATA_DIR
-from face0.export import CLIP_VOCAB_FILE, bundle_manifest, export_graphs
+from face0.export import export_bundle
 from face0.face_prior import fit_face_prior
 from face0.facemodels import DEFAULT_MODEL_DIR
-from face0.facemodels.detector import DETECTOR_FILE
-from face0.facemodels.embedder import EMBEDDER_FILE
 from face0.guidance import plan_guidance
 from face0.models import build_models
 from face0.rng import Rng
@@ -44,7 +41,11 @@ def models():
     from face0.models import build_vocabulary
 
     vocabulary = build_vocabulary([PROMPT, "a man with glasses"], tokenizer.encode)
-    return build_models(MICRO, vocabulary, seed=3).eval()
+    models = build_models(MICRO, vocabulary, seed=3).eval()
+    # Non-trivial input standardisation, so the bundle comparison covers the projector's buffers.
+    faces = torch.from_numpy(np.random.default_rng(4).normal(0.5, 0.2, size=(64, 256)).astype(np.float32))
+    models.face_projector.set_embedding_statistics(faces)
+    return models
 
 
 @pytest.fixture(scope="module")
@@ -104,16 +105,11 @@ def test_same_seed_same_image(models, tokenizer, embedding):
 def bundle(models, tmp_path_factory):
     """A bundle exported from the micro models with face0.export (float32 weights)."""
     out = tmp_path_factory.mktemp("bundle")
-    export_graphs(models, out, float16=False, seed=0)
-    for source in (
-        DEFAULT_MODEL_DIR / DETECTOR_FILE,
-        DEFAULT_MODEL_DIR / EMBEDDER_FILE,
-        DATA_DIR / "clip" / CLIP_VOCAB_FILE,
-    ):
-        shutil.copyfile(source, out / source.name)
     prior = fit_face_prior(np.random.default_rng(0).normal(size=(16, 256)), components=2)
-    words = ["a", "photo"]
-    write_manifest(out, bundle_manifest(MICRO, "micro", "MIT", "test bundle", words, prior))
+    export_bundle(
+        models, out, "micro", "MIT", "test bundle", prior, DEFAULT_MODEL_DIR, DATA_DIR / "clip",
+        float16=False, seed=0,
+    )  # fmt: skip
     assert validate_bundle(out) == []
     return out
 

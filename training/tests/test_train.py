@@ -33,15 +33,17 @@ from face0.sample import clip_tokenizer
 from face0.train import (
     Denoiser,
     TrainOptions,
+    checkpoint_path,
     ddpm_scheduler,
     diffusion_loss,
+    fresh_models,
     latest_checkpoint,
     load_checkpoint_models,
     load_vae,
     make_batch,
     train,
     train_vae,
-    vocabulary_for,
+    training_embeddings,
 )
 
 TRAIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -138,7 +140,7 @@ def test_overfits_a_fixed_batch(augmented_shards, tmp_path, tokenizer):
         [shard], tmp_path / "run", max_steps=30, checkpoint_every=0, face_drop_p=0.0, caption_drop_p=0.0
     )
     samples = SampleReader(SampleStream([shard], 0, 1, 0, 1), MICRO.image_size, 256, False).next_batch(4)
-    initial = build_models(MICRO, vocabulary_for([shard], tokenizer, []), options.seed)
+    initial = fresh_models(options, tokenizer)
     before = fixed_loss(initial, samples, tokenizer)
     result = train(options)
     after = fixed_loss(result.models, samples, tokenizer)
@@ -215,8 +217,28 @@ def test_nan_guard_skips_steps(augmented_shards, tmp_path, tokenizer):
     options = micro_options([shard], tmp_path / "run", max_steps=2, checkpoint_every=0)
     result = train(options)
     assert result.nan_skipped == 2
-    initial = build_models(MICRO, vocabulary_for([shard], tokenizer, []), options.seed)
-    assert max_diff(flat(result.models), flat(initial)) == 0.0
+    initial = fresh_models(options, tokenizer)
+    weights = lambda models: dict(models.named_parameters())  # noqa: E731 (the buffers are NaN here)
+    assert max_diff(weights(result.models), weights(initial)) == 0.0
+
+
+def test_projector_standardisation_is_fitted_at_a_fresh_start_and_kept_on_resume(augmented_shards, tmp_path):
+    embeddings = training_embeddings(augmented_shards, 10_000)
+    assert embeddings.shape == (24, 256)  # every face of the fixture shards (the gray square has none)
+    options = micro_options(augmented_shards, tmp_path / "run", max_steps=2, checkpoint_every=2)
+    projector = train(options).models.face_projector
+    torch.testing.assert_close(projector.embedding_mean, torch.from_numpy(embeddings.mean(0)))
+    torch.testing.assert_close(projector.embedding_std, torch.from_numpy(embeddings.std(0, ddof=1)))
+    # Resume must take the statistics from the checkpoint, not refit them on the (possibly new) shards.
+    path = checkpoint_path(tmp_path / "run", 2)
+    state = torch.load(path, weights_only=False)
+    state["models"]["face_projector.embedding_mean"] = torch.full((256,), 0.25)
+    torch.save(state, path)
+    resumed = train(micro_options(augmented_shards, tmp_path / "run", max_steps=3, checkpoint_every=0))
+    assert torch.equal(resumed.models.face_projector.embedding_mean, torch.full((256,), 0.25))
+    # training_embeddings takes ceil(limit / shards) from each shard, in shard order.
+    first = training_embeddings(augmented_shards, 4)
+    np.testing.assert_array_equal(first, np.concatenate([embeddings[:2], embeddings[12:14]]))
 
 
 def test_vae_stage_and_frozen_vae(augmented_shards, tmp_path):
