@@ -8,5 +8,11 @@ echo "== typecheck";        npx tsc --noEmit -p tsconfig.json
 echo "== ruff";             .venv/bin/ruff check training && .venv/bin/ruff format --check training
 echo "== vitest";           npx vitest run
 echo "== pytest";           (cd training && ../.venv/bin/python -m pytest -q)
-echo "== browser e2e";      npm run test:e2e
+echo "== browser e2e (wasm: every flow)"
+node tests/e2e/run.mjs --backend=wasm
+# SwiftShader WebGPU is a CPU emulation (~10 s per U-Net call here): the flows that exercise every
+# graph on WebGPU (generation with sliders, the face embedder against the Python goldens), at 2 steps.
+# `npm run test:e2e` runs every flow on both backends (~40 min).
+echo "== browser e2e (WebGPU: generation and extraction)"
+node tests/e2e/run.mjs --backend=webgpu --skip-build --webgpu-steps=2 --only=startup,upload-generate-sliders,golden-extraction
 echo "== all tests passed in $(( $(date +%s) - start )) s"

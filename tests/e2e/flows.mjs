@@ -1,5 +1,6 @@
 // The e2e flows. Each runs in a fresh browser context on one backend and returns a short note.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { encodePng } from './png.mjs';
 import { assert, ROOT } from './harness.mjs';
 import {
@@ -14,7 +15,8 @@ import {
   waitForImage,
 } from './app.mjs';
 
-const PHOTOS = '/work/shared/data/celeba-identities/';
+// The shared data sits beside the repository (../shared), here and in CI.
+const PHOTOS = `${resolve(ROOT, '../shared/data/celeba-identities')}/`;
 const photo = (rel) => `${PHOTOS}${rel}`;
 
 // A decoded diffusion image is never flat; 0 would mean a blank canvas.
@@ -141,6 +143,11 @@ async function uploadAndSliders({ page, manifest }) {
   const rowsCA = await checkRows(page, imgCA, 'c=1.4,a=1');
   const d = (x, y) => meanAbsDiff(x, y).toFixed(2);
   notes.push(`mean |diff| w ${d(img, imgW)}, c ${d(imgW, imgC)}, a ${d(imgC, imgA)}, c+a ${d(imgA, imgCA)} levels`);
+  // 80 one-token words: more than the 72 the context keeps before the face tokens.
+  await page.getByRole('textbox', { name: 'Prompt' }).fill(Array(80).fill('person').join(' '));
+  await page.getByRole('status').filter({ hasText: 'Prompt too long' }).waitFor({ timeout: 30_000 });
+  const full = await tokensLeft(page);
+  assert(full?.left === 0, `over-long prompt shows ${JSON.stringify(full)} tokens left, expected 0`);
   notes.push(`rows/call: c=1,a=0 -> ${parseStats(img.stats).rowsPerCall}, c=.5,a=0 -> ${rowsC}, c=.5,a=.5 -> ${rowsA}, c=1.4,a=1 -> ${rowsCA}`);
   return notes.join('; ');
 }
@@ -159,6 +166,16 @@ async function interpolation({ page }) {
   assert(sameImage(t1, onlyB), `t=1 differs from the face-B image (mean |diff| ${meanAbsDiff(t1, onlyB).toFixed(4)})`);
   assert(differs(mid, onlyA) && differs(mid, onlyB), 't=0.5 equals one of the ends');
   return `t=0 == A, t=1 == B bit for bit; t=0.5 differs from A / B by mean ${meanAbsDiff(mid, onlyA).toFixed(3)} / ${meanAbsDiff(mid, onlyB).toFixed(3)} levels`;
+}
+
+async function dropFile(page, slot, path) {
+  const file = { b64: readFileSync(path).toString('base64'), name: path.split('/').pop() };
+  const dataTransfer = await page.evaluateHandle(({ b64, name }) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type: 'image/jpeg' }));
+    return dt;
+  }, file);
+  await page.getByRole('region', { name: `Face ${slot}` }).locator('.dropzone').dispatchEvent('drop', { dataTransfer });
 }
 
 /** (c) random face, average of photos, and bad inputs that must each give their message and leave the app working. */
@@ -189,17 +206,17 @@ async function facesAndBadInputs({ page }) {
   const seen = [];
   for (const file of bad) {
     await page.getByLabel('Photo for face A').setInputFiles({ name: file.name, mimeType: file.mimeType, buffer: file.buffer });
-    const alert = page.locator('.alert[data-source="faceA"]');
-    await alert.waitFor({ timeout: 60_000 });
+    // The message names the file, so the previous file's message is not mistaken for this one's.
+    const alert = page.locator('.alert[data-source="faceA"]', { hasText: `${file.name}:` });
+    await alert.waitFor({ timeout: 120_000 });
     const text = await alertText(page);
     assert(text.includes(file.expect), `${file.name}: alert "${text}" lacks "${file.expect}"`);
     assert((await page.getByTestId('face-A-label').innerText()) === label, `${file.name} replaced the previous face A`);
     seen.push(`${file.name}: "${(await alert.innerText()).replace(/\s*×$/, '').trim()}"`);
   }
-  // Still working: a good photo clears the message and gives a new image.
-  const good = await change(page, 'good photo after bad ones', () =>
-    page.getByLabel('Photo for face A').setInputFiles(photo('id_00209/172264.jpg')),
-  );
+  // Still working: a good photo, dropped this time, clears the message and gives a new image.
+  const good = await change(page, 'good photo after bad ones', () => dropFile(page, 'A', photo('id_00209/172264.jpg')));
+  assert((await page.getByTestId('face-A-label').innerText()) === '172264.jpg', 'the dropped photo did not become face A');
   assert((await page.locator('.alert[data-source="faceA"]').count()) === 0, 'the face A message stayed after a good photo');
   assert(differs(good, avg), 'new face A did not change the image');
   return seen.join('; ');

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from face0.facemodels.embedder import EMBEDDING_WIDTH
 
-# Shared read-only training data (celeba128, clip); FACE0_DATA overrides it.
-DATA_DIR = Path(os.environ.get("FACE0_DATA", "/work/shared/data"))
+# Shared read-only training data (celeba128, clip), beside the repository; FACE0_DATA overrides it.
+DATA_DIR = Path(os.environ.get("FACE0_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 
 # The projected face tokens replace the last three of CLIP's 77 context tokens (paper: "tokens 75-77").
 FACE_TOKEN_POSITIONS = (74, 75, 76)
