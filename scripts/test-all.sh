@@ -8,6 +8,8 @@ echo "== typecheck";        npx tsc --noEmit -p tsconfig.json
 echo "== ruff";             .venv/bin/ruff check training && .venv/bin/ruff format --check training
 echo "== vitest";           npx vitest run
 echo "== pytest";           (cd training && ../.venv/bin/python -m pytest -q)
+echo "== engine worker in Chromium (wasm vs Node onnxruntime, WebGPU vs wasm)"
+npx vitest run --config tests/node/vitest.config.ts
 echo "== browser e2e (wasm: every flow)"
 node tests/e2e/run.mjs --backend=wasm
 # SwiftShader WebGPU is a CPU emulation (~10 s per U-Net call here): the flows that exercise every
