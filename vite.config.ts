@@ -1,4 +1,4 @@
-import { createReadStream, cpSync, existsSync, statSync } from 'node:fs';
+import { createReadStream, cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,7 +100,12 @@ function modelsFolder(): Plugin {
       server.middlewares.use(serve);
     },
     writeBundle() {
-      if (existsSync(modelsDir)) cpSync(modelsDir, join(outDir, 'models'), { recursive: true });
+      if (!existsSync(modelsDir)) return;
+      // Only bundles (folders with a manifest.json) ship with the app; models/eval is a test tool.
+      for (const name of readdirSync(modelsDir)) {
+        const folder = join(modelsDir, name);
+        if (existsSync(join(folder, 'manifest.json'))) cpSync(folder, join(outDir, 'models', name), { recursive: true });
+      }
     },
   };
 }
