@@ -5,7 +5,7 @@ import json
 import os
 
 import numpy as np
-from conftest import BAD_MEMBERS, IDENTITIES, PHOTOS_PER_IDENTITY
+from shards import BAD_MEMBERS, IDENTITIES, PHOTOS_PER_IDENTITY
 
 from face0.augment import augment
 from face0.data import EMBEDDING_EXTENSION, npy_array, read_samples
