@@ -9,9 +9,10 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from conftest import MICRO
 
 from face0.bundle import GRAPH_IO, MANIFEST_FILE, validate_bundle
-from face0.configs import TINY, ModelConfig, TextEncoderConfig, UNetConfig, VAEConfig
+from face0.configs import ModelConfig, VAEConfig
 from face0.export import (
     CLIP_VOCAB_FILE,
     GRAPH_FILES,
@@ -30,20 +31,11 @@ REPO = Path(__file__).resolve().parents[2]
 # The face models and tokenizer file are copied, not rebuilt, into every bundle.
 FACE_MODELS = REPO / "models" / "default"
 
-# Same structure as tiny, small enough to export in a second: 32x32 images, 16x16 latents, D = 64.
+# MICRO with a two-block VAE (16x16 latents) and a scaling factor that is not 1, small enough to export
+# in a second.
 SMALL = dataclasses.replace(
-    TINY,
+    MICRO,
     name="test",
-    image_size=32,
-    context_width=64,
-    text_encoder=TextEncoderConfig(width=64, layers=1, heads=2, intermediate=128),
-    unet=UNetConfig(
-        block_out_channels=(32, 64),
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        layers_per_block=1,
-        attention_heads=2,
-    ),
     vae=VAEConfig(block_out_channels=(32, 32), layers_per_block=1, latent_channels=4, scaling_factor=0.5),
 )
 VOCABULARY = CompactVocabulary(clip_ids=(320, 539, 1125))
@@ -196,7 +188,6 @@ def test_export_is_deterministic(bundle, tmp_path):
 def test_export_from_a_checkpoint_uses_its_ema_weights_config_and_vocabulary(augmented_shards, tmp_path):
     """`export --checkpoint`: EMA weights (not the raw ones), the checkpoint's vae_scaling_factor and
     vocabulary, and the projector's input standardisation fitted by train, all inside the graphs."""
-    from conftest import MICRO
 
     from face0 import export
     from face0.sample import clip_tokenizer
