@@ -46,6 +46,7 @@ from face0.models import (
     CLIP_EOS_ID,
     CLIP_PAD_ID,
     CLIP_VOCAB_SIZE,
+    FULL_VOCABULARY,
     CompactVocabulary,
     Face0Models,
     build_models,
@@ -275,7 +276,10 @@ def read_captions(attributes_csv: Path) -> list[str]:
 
 
 def vocabulary_words(vocabulary: CompactVocabulary, tokenizer: Face0Tokenizer) -> list[str]:
-    """The manifest's `vocabulary_seen`: the seen BPE tokens without the </w> end-of-word mark."""
+    """The manifest's `vocabulary_seen`: the seen BPE tokens without the </w> end-of-word mark; empty
+    for a pretrained CLIP's full vocabulary, which knows every word (the app then lists none)."""
+    if vocabulary == FULL_VOCABULARY:
+        return []
     tokens = tokenizer.tokenizer.convert_ids_to_tokens(list(vocabulary.clip_ids))
     return sorted({t.removesuffix("</w>") for t in tokens})
 

@@ -48,6 +48,11 @@ class CompactVocabulary:
         return mapping
 
 
+# Every CLIP BPE token: the vocabulary of a pretrained CLIP text encoder (face0.pretrained), which knows them
+# all. The 49406 word rows follow the three special rows, so the graph keeps taking real CLIP ids.
+FULL_VOCABULARY = CompactVocabulary(clip_ids=tuple(range(CLIP_BOS_ID)))
+
+
 def build_vocabulary(captions: Iterable[str], encode: Callable[[str], Sequence[int]]) -> CompactVocabulary:
     """`encode` maps text to CLIP BPE ids without bos/eos."""
     seen: set[int] = set()

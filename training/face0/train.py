@@ -58,6 +58,7 @@ from face0.models import (
     insert_face_tokens,
     parameter_count,
 )
+from face0.pretrained import load_pretrained_models, pretrained_model_config
 from face0.progress import Progress, format_duration
 from face0.sample import TorchGraphs, bundle_fields, clip_tokenizer, image_grid, sample_image, to_uint8
 
@@ -106,6 +107,9 @@ class TrainOptions:
     model: ModelConfig
     max_steps: int
     vae: Path | None = None  # train-vae output; None keeps the randomly initialised VAE (tests only)
+    # Diffusers-layout SD 1.x directory (face0.pretrained): U-Net, VAE and CLIP text encoder start from its
+    # weights; `model` must then be pretrained_model_config(pretrained).
+    pretrained: Path | None = None
     global_batch: int = 8
     grad_accum: int = 1
     lr: float = 1e-4
@@ -120,7 +124,7 @@ class TrainOptions:
     )
     face_source: str = "same"  # "same" (paper) or "other": another photo of the same celeba_identity
     require_face: bool = False
-    train_text_encoder: bool = True
+    train_text_encoder: bool | None = None  # None: trained from scratch, frozen when pretrained
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3
     validate_every: int = 0
@@ -134,6 +138,13 @@ class TrainOptions:
     threads: int | None = None
     device: str | None = None
     vocabulary_captions: list[str] = field(default_factory=list)  # extra text for the compact vocabulary
+
+    def __post_init__(self):
+        if self.pretrained and self.vae:
+            raise ValueError("--vae: a --pretrained run keeps the pretrained VAE and its scaling factor")
+        if self.train_text_encoder is None:
+            # The paper keeps the pretrained CLIP frozen; a from-scratch text encoder has to learn.
+            self.train_text_encoder = self.pretrained is None
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -360,12 +371,18 @@ def training_embeddings(shards: list[Path], limit: int) -> np.ndarray:
 
 
 def fresh_models(options: TrainOptions, tokenizer) -> Face0Models:
-    """Models for a run's step 0: vocabulary of the shards, seeded weights, the train-vae VAE and the
-    FaceProjector standardisation fitted on training embeddings (a resume takes all from its checkpoint)."""
-    vocabulary = vocabulary_for(options.shards, tokenizer, options.vocabulary_captions)
-    models = build_models(options.model, vocabulary, options.seed)
-    if options.vae:
-        load_vae(models, options.vae)
+    """Models for a run's step 0: the pretrained directory's weights and full CLIP vocabulary, or else the
+    shards' vocabulary, seeded weights and the train-vae VAE; then the FaceProjector standardisation
+    fitted on training embeddings (a resume takes all from its checkpoint)."""
+    if options.pretrained:
+        models = load_pretrained_models(options.pretrained, options.seed)
+        if models.config != options.model:
+            raise ValueError(f"{options.pretrained}: options.model is not this directory's configuration")
+    else:
+        vocabulary = vocabulary_for(options.shards, tokenizer, options.vocabulary_captions)
+        models = build_models(options.model, vocabulary, options.seed)
+        if options.vae:
+            load_vae(models, options.vae)
     embeddings = training_embeddings(options.shards, PROJECTOR_STATISTICS_SAMPLES)
     if len(embeddings) >= 2:
         models.face_projector.set_embedding_statistics(torch.from_numpy(embeddings))
@@ -711,7 +728,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, required=True, help="run folder: checkpoints/, samples/, metrics.jsonl"
     )
-    parser.add_argument("--config", default="tiny", help=f"{sorted(CONFIGS)} or a ModelConfig JSON file")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--config", default="tiny", help=f"{sorted(CONFIGS)} or a ModelConfig JSON file")
+    source.add_argument(
+        "--pretrained",
+        type=Path,
+        help="Stable Diffusion 1.x diffusers-layout directory to fine-tune (its VAE and text encoder frozen)",
+    )
     parser.add_argument("--vae", type=Path, help="train-vae output (frozen VAE and its scaling factor)")
     parser.add_argument("--max-steps", type=int, required=True)
     parser.add_argument("--global-batch", type=int, default=d.global_batch, help="over all ranks")
@@ -726,7 +749,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--captions", choices=["shard", "attributes"], default=d.captions)
     parser.add_argument("--face-source", choices=["same", "other"], default=d.face_source)
     parser.add_argument("--require-face", action="store_true")
-    parser.add_argument("--freeze-text-encoder", action="store_true", help="for a pretrained text encoder")
+    parser.add_argument(
+        "--freeze-text-encoder", action="store_true", help="from-scratch configs (always with --pretrained)"
+    )
     parser.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
     parser.add_argument("--keep-checkpoints", type=int, default=d.keep_checkpoints)
     parser.add_argument("--validate-every", type=int, default=d.validate_every, help="0: never")
@@ -745,9 +770,10 @@ def run(args: argparse.Namespace) -> None:
     options = TrainOptions(
         shards=list_shards(args.shards),
         out=args.out,
-        model=load_model_config(args.config),
+        model=pretrained_model_config(args.pretrained) if args.pretrained else load_model_config(args.config),
         vae=args.vae,
-        train_text_encoder=not args.freeze_text_encoder,
+        pretrained=args.pretrained,
+        train_text_encoder=False if args.freeze_text_encoder else None,
         **{
             name: getattr(args, name)
             for name in (
