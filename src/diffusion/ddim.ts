@@ -98,29 +98,53 @@ export class DDIMScheduler {
     this.timesteps = ts;
   }
 
-  /** One eta = 0 DDIM step from timestep t: returns the previous (less noisy) sample. */
-  step(eps: Float32Array, t: number, sample: Float32Array): Float32Array {
+  /** The coefficients of the eta = 0 DDIM step from timestep t (see ddimStep). */
+  stepCoefficients(t: number): DdimStepCoefficients {
     if (this.numInferenceSteps === 0) throw new Error('call setTimesteps before step');
     const total = this.cfg.num_train_timesteps;
     if (!Number.isInteger(t) || t < 0 || t >= total) throw new Error(`timestep ${t} is outside [0, ${total})`);
-    if (eps.length !== sample.length) {
-      throw new Error(`eps has ${eps.length} values but sample has ${sample.length}`);
-    }
     // diffusers steps back by num_train_timesteps // n for every spacing; kept for identical results.
     const prevT = t - Math.floor(total / this.numInferenceSteps);
     const alphaT = this.alphasCumprod[t];
     const alphaPrev = prevT >= 0 ? this.alphasCumprod[prevT] : this.finalAlphaCumprod;
-    const sqrtBetaT = Math.sqrt(1 - alphaT);
-    const sqrtAlphaT = Math.sqrt(alphaT);
-    const sqrtAlphaPrev = Math.sqrt(alphaPrev);
-    const sqrtBetaPrev = Math.sqrt(1 - alphaPrev);
-    const clip = this.cfg.clip_sample;
-    const out = new Float32Array(sample.length);
-    for (let i = 0; i < sample.length; i++) {
-      let x0 = (sample[i] - sqrtBetaT * eps[i]) / sqrtAlphaT;
-      if (clip) x0 = Math.min(CLIP_SAMPLE_RANGE, Math.max(-CLIP_SAMPLE_RANGE, x0));
-      out[i] = sqrtAlphaPrev * x0 + sqrtBetaPrev * eps[i];
-    }
-    return out;
+    return {
+      sqrtAlphaT: Math.sqrt(alphaT),
+      sqrtBetaT: Math.sqrt(1 - alphaT),
+      sqrtAlphaPrev: Math.sqrt(alphaPrev),
+      sqrtBetaPrev: Math.sqrt(1 - alphaPrev),
+      clipRange: this.cfg.clip_sample ? CLIP_SAMPLE_RANGE : null,
+    };
   }
+
+  /** One eta = 0 DDIM step from timestep t: returns the previous (less noisy) sample. */
+  step(eps: Float32Array, t: number, sample: Float32Array): Float32Array {
+    return ddimStep(eps, sample, this.stepCoefficients(t));
+  }
+}
+
+/**
+ * One eta = 0 DDIM step as plain coefficients, so that a GPU kernel can apply the very step the
+ * scheduler computes (diffusers' thresholding is not part of the bundle contract):
+ *   x0 = (sample - sqrtBetaT * eps) / sqrtAlphaT, clamped to [-clipRange, clipRange] unless null;
+ *   prev = sqrtAlphaPrev * x0 + sqrtBetaPrev * eps.
+ */
+export interface DdimStepCoefficients {
+  sqrtAlphaT: number;
+  sqrtBetaT: number;
+  sqrtAlphaPrev: number;
+  sqrtBetaPrev: number;
+  clipRange: number | null;
+}
+
+export function ddimStep(eps: Float32Array, sample: Float32Array, k: DdimStepCoefficients): Float32Array {
+  if (eps.length !== sample.length) {
+    throw new Error(`eps has ${eps.length} values but sample has ${sample.length}`);
+  }
+  const out = new Float32Array(sample.length);
+  for (let i = 0; i < sample.length; i++) {
+    let x0 = (sample[i] - k.sqrtBetaT * eps[i]) / k.sqrtAlphaT;
+    if (k.clipRange !== null) x0 = Math.min(k.clipRange, Math.max(-k.clipRange, x0));
+    out[i] = k.sqrtAlphaPrev * x0 + k.sqrtBetaPrev * eps[i];
+  }
+  return out;
 }

@@ -53,6 +53,9 @@ export interface GenerateResult {
   unetCalls: number;               // == steps (one batched call per step)
   unetBatch: number;               // rows per call (2 for c=1,a=0 with a face)
   backend: Backend;
+  // CPU<->GPU copies during this generation (WebGPU: 1 download, the image; wasm: none) and GPU
+  // tensors held after it (the cached text encodings).
+  deviceStats: { uploads: number; downloads: number; liveTensors: number };
 }
 
 export type EngineErrorCode =

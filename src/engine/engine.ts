@@ -26,9 +26,10 @@ import { chooseBackend, probeWebGpu } from './backend';
 import { CancelToken } from './cancel';
 import { EngineError } from './errors';
 import { configureOrt, watchWebGpuDevice } from './ort';
-import { Pipeline, type Feeds, type TensorData } from './pipeline';
+import { Pipeline } from './pipeline';
 import { Serial } from './serial';
 import { BackendFailure, GraphSet } from './sessions';
+import type { Feeds, Outputs } from './tensors';
 
 interface Loaded {
   bundle: LoadedBundle;
@@ -107,7 +108,7 @@ export class Engine {
     }
 
     const encodeIds = (prompt: string) => encodePrompt(tokenizer, prompt, m.tokenizer, m.face_token_positions).inputIds;
-    const pipeline = new Pipeline(m, encodeIds, (graph, feeds) => this.runGraph(graph, feeds));
+    const pipeline = new Pipeline(m, encodeIds, (graph, feeds) => this.runGraph(graph, feeds), () => this.graphs!.ops);
     this.loaded = { bundle, tokenizer, detector, pipeline };
     return { backend: this.graphs.backend, wasmThreads, fallbackReason, manifest: m, loadMs: performance.now() - t0 };
   }
@@ -134,7 +135,7 @@ export class Engine {
     return this.switching;
   }
 
-  private async runGraph(graph: GraphName, feeds: Feeds): Promise<Record<string, TensorData>> {
+  private async runGraph(graph: GraphName, feeds: Feeds): Promise<Outputs> {
     if (this.switching) await this.switching;
     const graphs = this.graphs!;
     let failure: string | null = graphs.backend === 'webgpu' ? this.deviceLost : null;
@@ -180,7 +181,7 @@ export class Engine {
       const crop = cropAndResize(region, { ...cropBox, x: cropBox.x - rect.x, y: cropBox.y - rect.y }, S);
       const pixelValues = toPixelValues(crop, emb.mean, emb.std);
       const out = await this.runGraph('face_embedder', { pixel_values: { data: pixelValues, dims: [1, 3, S, S] } });
-      const embedding = out.face_embedding?.data;
+      const embedding = out.face_embedding && 'data' in out.face_embedding ? out.face_embedding.data : undefined;
       if (!(embedding instanceof Float32Array) || embedding.length !== emb.embedding_width) {
         throw new EngineError('internal', `The face embedder returned ${embedding?.length ?? 0} values, expected ${emb.embedding_width}`);
       }

@@ -3,9 +3,11 @@
  * both the 'webgpu' (JSEP) and the 'wasm' execution providers and loads
  * ort-wasm-simd-threaded.jsep.{mjs,wasm}, which the app serves from /ort/ (same origin).
  */
+/// <reference types="@webgpu/types" />
 import * as ort from 'onnxruntime-web';
 import type { Backend } from './api';
-import type { Feeds, TensorData } from './pipeline';
+import { GpuTensor, type GpuLedger } from './gpuTensor';
+import type { Feeds, Outputs, TensorData } from './tensors';
 import type { GraphValueInfo } from '../bundle/validate';
 
 /**
@@ -39,23 +41,40 @@ export function isRuntimeStartFailure(why: string): boolean {
 export interface GraphSession {
   readonly inputs: readonly GraphValueInfo[];
   readonly outputs: readonly GraphValueInfo[];
-  run(feeds: Feeds): Promise<Record<string, TensorData>>;
+  run(feeds: Feeds): Promise<Outputs>;
   release(): Promise<void>;
 }
 
-function toTensor(t: TensorData): ort.Tensor {
+/** A WebGPU session's bookkeeping: the ledger that owns GPU tensors and counts copies. */
+export interface GpuPlacement {
+  ledger: GpuLedger;
+  /** Outputs stay on the GPU as GpuTensors (else ORT copies them to JS memory). */
+  keepOutputs: boolean;
+}
+
+function toTensor(t: Feeds[string]): ort.Tensor {
+  if (t instanceof GpuTensor) return ort.Tensor.fromGpuBuffer(t.buffer, { dataType: 'float32', dims: t.dims });
   return t.data instanceof BigInt64Array ? new ort.Tensor('int64', t.data, t.dims) : new ort.Tensor('float32', t.data, t.dims);
 }
 
-function fromTensor(name: string, t: ort.Tensor): TensorData {
-  if (t.type !== 'float32' || !(t.data instanceof Float32Array)) {
-    throw new Error(`output ${name} is ${t.type} on ${t.location}, expected float32 on the CPU`);
-  }
-  return { data: t.data, dims: [...t.dims] };
+function fromTensor(name: string, t: ort.Tensor, gpu: GpuPlacement | null): Outputs[string] {
+  if (t.type !== 'float32') throw new Error(`output ${name} is ${t.type}, expected float32`);
+  if (t.location === 'gpu-buffer' && gpu) return gpu.ledger.adopt(t.gpuBuffer, t.dims, () => t.dispose());
+  if (!(t.data instanceof Float32Array)) throw new Error(`output ${name} is on ${t.location}, expected the CPU`);
+  if (gpu) gpu.ledger.downloads++;
+  return { data: t.data, dims: [...t.dims] } satisfies TensorData;
 }
 
-/** `outputNames`: the outputs to compute (a graph may declare more). */
-export async function createSession(model: Uint8Array, backend: Backend, outputNames: readonly string[]): Promise<GraphSession> {
+/**
+ * `outputNames`: the outputs to compute (a graph may declare more). `gpu`: on WebGPU, where outputs
+ * go and which ledger counts the copies between JS memory and the GPU.
+ */
+export async function createSession(
+  model: Uint8Array,
+  backend: Backend,
+  outputNames: readonly string[],
+  gpu: GpuPlacement | null,
+): Promise<GraphSession> {
   const session = await ort.InferenceSession.create(model, {
     // Only the chosen provider: a WebGPU failure must surface (and switch the whole engine), not
     // silently place a graph on another provider.
@@ -67,24 +86,46 @@ export async function createSession(model: Uint8Array, backend: Backend, outputN
         : 'wasm',
     ],
     graphOptimizationLevel: 'all',
+    ...(gpu?.keepOutputs ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
   });
   return {
     inputs: session.inputMetadata,
     outputs: session.outputMetadata,
     async run(feeds) {
       const ortFeeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toTensor(t);
+      for (const [name, t] of Object.entries(feeds)) {
+        ortFeeds[name] = toTensor(t);
+        if (gpu && !(t instanceof GpuTensor)) gpu.ledger.uploads++;
+      }
       const results = await session.run(ortFeeds, [...outputNames]);
-      const out: Record<string, TensorData> = {};
-      for (const [name, t] of Object.entries(results)) out[name] = fromTensor(name, t);
+      const out: Outputs = {};
+      const entries = Object.entries(results);
+      try {
+        for (const [name, t] of entries) out[name] = fromTensor(name, t, gpu);
+      } catch (err) {
+        // Adopted outputs are released through the ledger, the others directly.
+        for (const [name, t] of entries) {
+          const v = out[name];
+          if (v instanceof GpuTensor) v.dispose();
+          else if (!v) t.dispose();
+        }
+        throw err;
+      }
       return out;
     },
     release: () => session.release(),
   };
 }
 
+/** The GPUDevice ORT's WebGPU backend created (after its first session). */
+export async function webGpuDevice(): Promise<GPUDevice> {
+  const device = await ort.env.webgpu.device;
+  if (!device) throw new Error('onnxruntime-web has no WebGPU device');
+  return device;
+}
+
 /** Calls `onLost` when the WebGPU device ORT created is lost (driver reset, GPU process crash). */
 export async function watchWebGpuDevice(onLost: (message: string) => void): Promise<void> {
-  const device = (await ort.env.webgpu.device) as { lost?: Promise<{ message: string; reason: string }> } | undefined;
-  void device?.lost?.then((info) => onLost(info.message || info.reason || 'device lost'));
+  const device = await webGpuDevice();
+  void device.lost.then((info) => onLost(info.message || info.reason || 'device lost'));
 }

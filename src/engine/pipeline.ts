@@ -1,25 +1,20 @@
 /**
- * Face0 generation as pure orchestration over an injected graph runner, so it runs (and is tested)
- * without onnxruntime: text encoder -> face projector -> guided DDIM loop with one batched U-Net
- * call per step -> VAE decoder -> RGBA bytes.
+ * Face0 generation as pure orchestration over an injected graph runner and the tensor operations of
+ * the current backend (tensorOps.ts), so it runs (and is tested) without onnxruntime: text encoder ->
+ * face projector -> guided DDIM loop with one batched U-Net call per step -> VAE decoder -> RGBA
+ * bytes. On WebGPU every tensor between graphs stays on the GPU; only the image is read back.
  */
 import type { GraphName, Manifest } from '../bundle/manifest';
-import { buildContexts } from '../diffusion/context';
 import { DDIMScheduler } from '../diffusion/ddim';
-import { combineGuidance, planGuidance } from '../diffusion/guidance';
+import { planGuidance, type GuidancePlan } from '../diffusion/guidance';
 import { Rng } from '../diffusion/rng';
 import type { CancelToken } from './cancel';
 import { EngineError } from './errors';
-
-export interface TensorData {
-  data: Float32Array | BigInt64Array;
-  dims: number[];
-}
-
-export type Feeds = Record<string, TensorData>;
+import type { TensorOps } from './tensorOps';
+import { hostFloat32, type Feeds, type GraphValue, type Outputs, type TransferCounts } from './tensors';
 
 /** Runs one graph of the bundle; outputs by name. */
-export type RunGraph = (graph: GraphName, feeds: Feeds) => Promise<Record<string, TensorData>>;
+export type RunGraph = (graph: GraphName, feeds: Feeds) => Promise<Outputs>;
 
 /** Prompt -> the max_length input ids the text encoder takes (bos, tokens, eos, padding). */
 export type EncodeIds = (prompt: string) => Int32Array;
@@ -35,12 +30,18 @@ export interface GenerationRequest {
   seed: number;
 }
 
+/** CPU<->GPU copies during one generation, and the device tensors held after it (the text cache). */
+export interface DeviceStats extends TransferCounts {
+  liveTensors: number;
+}
+
 export interface GenerationOutput {
   width: number;
   height: number;
   rgba: Uint8ClampedArray;
   unetCalls: number;
   unetBatch: number;
+  deviceStats: DeviceStats;
 }
 
 export interface GenerationHooks {
@@ -48,18 +49,20 @@ export interface GenerationHooks {
   onDecode?: () => void;
 }
 
-interface TextEncoding {
-  prompt: Float32Array;
-  empty: Float32Array;
-}
-
 /** Prompts whose encodings are kept; slider drags reuse one prompt, typing produces a few. */
 const TEXT_CACHE_SIZE = 8;
 
-function output(outputs: Record<string, TensorData>, name: string, graph: GraphName): Float32Array {
+const count = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+
+/** A graph's output `name`, which must hold `size` values; a wrong one is released before the error. */
+function output(outputs: Outputs, name: string, graph: GraphName, size: number, ops: TensorOps): GraphValue {
   const t = outputs[name];
-  if (!t || !(t.data instanceof Float32Array)) throw new EngineError('internal', `${graph} returned no float32 "${name}"`);
-  return t.data;
+  if (!t) throw new EngineError('internal', `${graph} returned no "${name}"`);
+  if (count(t.dims) !== size) {
+    ops.dispose(t);
+    throw new EngineError('internal', `${graph} returned ${count(t.dims)} values for "${name}", expected ${size}`);
+  }
+  return t;
 }
 
 /** [-1, 1] -> bytes as diffusers does ((x / 2 + 0.5) clamped to [0, 1], times 255, rounded); alpha 255. */
@@ -93,97 +96,144 @@ function checkRequest(req: GenerationRequest, m: Manifest): void {
 }
 
 export class Pipeline {
-  private readonly textCache = new Map<string, TextEncoding>();
+  /** (2, L, D) text encodings [prompt, empty prompt] by prompt, least recently used first, on cacheOps' device. */
+  private readonly textCache = new Map<string, GraphValue>();
+  private cacheOps: TensorOps | null = null;
 
   constructor(
     private readonly manifest: Manifest,
     private readonly encodeIds: EncodeIds,
     private readonly runGraph: RunGraph,
+    /** The current backend's tensor operations (the engine may switch from WebGPU to wasm). */
+    private readonly ops: () => TensorOps,
   ) {}
 
-  /** The prompt's and the empty prompt's (L, D) encodings, from one batch-2 text encoder call. */
-  async encodeText(prompt: string): Promise<TextEncoding> {
-    const cached = this.textCache.get(prompt);
-    if (cached) {
-      // Re-insert so the Map's insertion order is least-recently-used first.
-      this.textCache.delete(prompt);
-      this.textCache.set(prompt, cached);
-      return cached;
-    }
-    const L = this.manifest.tokenizer.max_length;
-    const D = this.manifest.context_width;
-    const ids = new BigInt64Array(2 * L);
-    [this.encodeIds(prompt), this.encodeIds('')].forEach((row, b) => {
-      if (row.length !== L) throw new EngineError('internal', `tokenizer returned ${row.length} ids, expected ${L}`);
-      row.forEach((id, i) => (ids[b * L + i] = BigInt(id)));
-    });
-    const out = await this.runGraph('text_encoder', { input_ids: { data: ids, dims: [2, L] } });
-    const hidden = output(out, 'last_hidden_state', 'text_encoder');
-    if (hidden.length !== 2 * L * D) throw new EngineError('internal', `text encoder returned ${hidden.length} values`);
-    const encoding = { prompt: hidden.slice(0, L * D), empty: hidden.slice(L * D) };
-    this.textCache.set(prompt, encoding);
-    if (this.textCache.size > TEXT_CACHE_SIZE) this.textCache.delete(this.textCache.keys().next().value!);
-    return encoding;
+  private evict(prompt: string): void {
+    const entry = this.textCache.get(prompt);
+    if (entry === undefined) return;
+    this.textCache.delete(prompt);
+    this.cacheOps!.dispose(entry);
   }
 
-  async projectFace(embedding: Float32Array): Promise<Float32Array> {
+  /**
+   * The U-Net contexts for the prompt. A cached text encoding is used without an await in between,
+   * so no other generation can evict (and free) it while it is read.
+   */
+  private async contexts(ops: TensorOps, prompt: string, faceTokens: GraphValue | null, plan: GuidancePlan): Promise<GraphValue> {
+    if (this.cacheOps !== ops) {
+      [...this.textCache.keys()].forEach((p) => this.evict(p));
+      this.cacheOps = ops;
+    }
+    let text = this.textCache.get(prompt);
+    if (text !== undefined) {
+      // Re-insert so the Map's insertion order is least-recently-used first.
+      this.textCache.delete(prompt);
+      this.textCache.set(prompt, text);
+    } else {
+      const L = this.manifest.tokenizer.max_length;
+      const D = this.manifest.context_width;
+      const ids = new BigInt64Array(2 * L);
+      [this.encodeIds(prompt), this.encodeIds('')].forEach((row, b) => {
+        if (row.length !== L) throw new EngineError('internal', `tokenizer returned ${row.length} ids, expected ${L}`);
+        row.forEach((id, i) => (ids[b * L + i] = BigInt(id)));
+      });
+      const out = await this.runGraph('text_encoder', { input_ids: { data: ids, dims: [2, L] } });
+      text = output(out, 'last_hidden_state', 'text_encoder', 2 * L * D, ops);
+      if (this.cacheOps !== ops) {
+        // The backend switched while this (superseded) generation waited: use the encoding once.
+        try {
+          return ops.contexts(text, faceTokens, this.manifest.face_token_positions, plan.conditions);
+        } finally {
+          ops.dispose(text);
+        }
+      }
+      // A superseded generation may have encoded the same prompt meanwhile.
+      this.evict(prompt);
+      this.textCache.set(prompt, text);
+      if (this.textCache.size > TEXT_CACHE_SIZE) this.evict(this.textCache.keys().next().value!);
+    }
+    return ops.contexts(text, faceTokens, this.manifest.face_token_positions, plan.conditions);
+  }
+
+  private async projectFace(ops: TensorOps, embedding: Float32Array): Promise<GraphValue> {
     const E = this.manifest.face_embedder.embedding_width;
     const out = await this.runGraph('face_projector', { face_embedding: { data: embedding, dims: [1, E] } });
-    const tokens = output(out, 'face_tokens', 'face_projector');
-    const expected = this.manifest.face_token_positions.length * this.manifest.context_width;
-    if (tokens.length !== expected) throw new EngineError('internal', `face projector returned ${tokens.length} values, expected ${expected}`);
-    return tokens;
+    return output(out, 'face_tokens', 'face_projector', this.manifest.face_token_positions.length * this.manifest.context_width, ops);
   }
 
   async generate(req: GenerationRequest, token: CancelToken, hooks: GenerationHooks = {}): Promise<GenerationOutput> {
     const m = this.manifest;
     checkRequest(req, m);
-    const D = m.context_width;
-    const L = m.tokenizer.max_length;
     const C = m.latent_channels;
     const h = m.latent_size;
     const latentSize = C * h * h;
-
-    token.throwIfCancelled();
-    const text = await this.encodeText(req.prompt);
-    token.throwIfCancelled();
-    const faceTokens = req.faceEmbedding ? await this.projectFace(req.faceEmbedding) : null;
-
-    const plan = planGuidance({ w: req.w, c: req.c, a: req.a }, faceTokens !== null);
+    const ops = this.ops();
+    const before = { uploads: ops.transfers.uploads, downloads: ops.transfers.downloads };
+    const plan = planGuidance({ w: req.w, c: req.c, a: req.a }, req.faceEmbedding !== null);
     const n = plan.conditions.length;
-    const contexts = buildContexts(text.prompt, text.empty, faceTokens, m.face_token_positions, D, plan.conditions);
     const scheduler = new DDIMScheduler(m.scheduler);
     scheduler.setTimesteps(req.steps);
-    // DDIM's initial noise sigma is 1, so the seeded normals are the initial latents as they are.
-    let latents = new Rng(req.seed).normal(latentSize);
 
-    let unetCalls = 0;
-    const steps = scheduler.timesteps.length;
-    for (let i = 0; i < steps; i++) {
-      await token.checkpoint();
-      const t = scheduler.timesteps[i];
-      const sample = new Float32Array(n * latentSize);
-      for (let b = 0; b < n; b++) sample.set(latents, b * latentSize);
-      const out = await this.runGraph('unet', {
-        sample: { data: sample, dims: [n, C, h, h] },
-        timestep: { data: new Float32Array(n).fill(t), dims: [n] },
-        encoder_hidden_states: { data: contexts, dims: [n, L, D] },
-      });
-      unetCalls++;
+    // Device tensors of this generation, released however it ends (cached text encodings excepted).
+    const held = new Set<GraphValue>();
+    const hold = (v: GraphValue) => (held.add(v), v);
+    const release = (v: GraphValue) => {
+      held.delete(v);
+      ops.dispose(v);
+    };
+    try {
       token.throwIfCancelled();
-      const eps = output(out, 'out_sample', 'unet');
-      if (eps.length !== n * latentSize) throw new EngineError('internal', `U-Net returned ${eps.length} values, expected ${n * latentSize}`);
-      latents = scheduler.step(combineGuidance(eps, plan), t, latents);
-      hooks.onStep?.(i + 1, steps);
-    }
+      const faceTokens = req.faceEmbedding ? hold(await this.projectFace(ops, req.faceEmbedding)) : null;
+      token.throwIfCancelled();
+      const contexts = hold(await this.contexts(ops, req.prompt, faceTokens, plan));
+      if (faceTokens) release(faceTokens);
 
-    await token.checkpoint();
-    hooks.onDecode?.();
-    const scaled = latents.map((v) => v / m.vae_scaling_factor);
-    const decoded = await this.runGraph('vae_decoder', { latent_sample: { data: scaled, dims: [1, C, h, h] } });
-    token.throwIfCancelled();
-    const size = m.image_size;
-    const rgba = imageToRgba(output(decoded, 'sample', 'vae_decoder'), size, size);
-    return { width: size, height: size, rgba, unetCalls, unetBatch: n };
+      // DDIM's initial noise sigma is 1, so the seeded normals are the initial latents as they are.
+      const latents = new Rng(req.seed).normal(latentSize);
+      const rows = new Float32Array(n * latentSize);
+      for (let b = 0; b < n; b++) rows.set(latents, b * latentSize);
+      let sample = hold(ops.upload(rows, [n, C, h, h]));
+
+      let unetCalls = 0;
+      const steps = scheduler.timesteps.length;
+      for (let i = 0; i < steps; i++) {
+        await token.checkpoint();
+        const t = scheduler.timesteps[i];
+        const out = await this.runGraph('unet', {
+          sample,
+          timestep: { data: new Float32Array(n).fill(t), dims: [n] },
+          encoder_hidden_states: contexts,
+        });
+        unetCalls++;
+        const eps = hold(output(out, 'out_sample', 'unet', n * latentSize, ops));
+        token.throwIfCancelled();
+        // After the last step the decoder's input: one latent, divided by the VAE scaling factor.
+        const next = i + 1 < steps ? { rows: n, divisor: 1 } : { rows: 1, divisor: m.vae_scaling_factor };
+        const stepped = hold(ops.guidedStep(eps, sample, plan, scheduler.stepCoefficients(t), next));
+        release(eps);
+        release(sample);
+        sample = stepped;
+        hooks.onStep?.(i + 1, steps);
+      }
+      release(contexts);
+
+      await token.checkpoint();
+      hooks.onDecode?.();
+      const decoded = await this.runGraph('vae_decoder', { latent_sample: sample });
+      release(sample);
+      const size = m.image_size;
+      const image = hold(output(decoded, 'sample', 'vae_decoder', 3 * size * size, ops));
+      token.throwIfCancelled();
+      const rgba = imageToRgba(hostFloat32(image, 'the decoded image'), size, size);
+      release(image);
+      const deviceStats = {
+        uploads: ops.transfers.uploads - before.uploads,
+        downloads: ops.transfers.downloads - before.downloads,
+        liveTensors: ops.liveTensors,
+      };
+      return { width: size, height: size, rgba, unetCalls, unetBatch: n, deviceStats };
+    } finally {
+      held.forEach((v) => ops.dispose(v));
+    }
   }
 }

@@ -4,11 +4,20 @@ import { GRAPH_IO, type GraphName } from '../bundle/manifest';
 import { bundleError, validateGraphIO } from '../bundle/validate';
 import type { Backend } from './api';
 import { EngineError } from './errors';
-import { createSession, isRuntimeStartFailure, type GraphSession } from './ort';
-import type { Feeds, TensorData } from './pipeline';
+import { GpuLedger } from './gpuTensor';
+import { GpuOps } from './gpuOps';
+import { createSession, isRuntimeStartFailure, webGpuDevice, type GraphSession } from './ort';
 import { Serial } from './serial';
+import { cpuOps, type TensorOps } from './tensorOps';
+import type { Feeds, Outputs } from './tensors';
 
 const GRAPHS = Object.keys(GRAPH_IO) as GraphName[];
+
+/**
+ * On WebGPU, graphs whose outputs feed the next graph keep them on the GPU; the decoder's image and
+ * the face embedding (read by JS) are copied back by ORT.
+ */
+const GPU_RESIDENT_OUTPUTS: ReadonlySet<GraphName> = new Set(['text_encoder', 'face_projector', 'unet']);
 
 function graphFile(bundle: LoadedBundle, graph: GraphName): string {
   return bundle.manifest[graph].file;
@@ -22,20 +31,26 @@ export class GraphSet {
     readonly backend: Backend,
     private readonly sessions: Map<GraphName, GraphSession>,
     private readonly serial: Serial,
+    /** The tensor operations between graph runs, on the same device as the sessions. */
+    readonly ops: TensorOps,
+    private readonly ledger: GpuLedger | null,
   ) {}
 
   /** Creates every graph's session, one at a time, and checks its inputs and outputs. */
   static async create(bundle: LoadedBundle, backend: Backend, serial: Serial, onGraph: (graph: GraphName) => void): Promise<GraphSet> {
     const sessions = new Map<GraphName, GraphSession>();
+    const ledger = backend === 'webgpu' ? new GpuLedger() : null;
     const releaseAll = () => Promise.all([...sessions.values()].map((s) => s.release().catch(() => undefined)));
+    let ops: TensorOps = cpuOps;
     try {
       for (const graph of GRAPHS) {
         onGraph(graph);
         const file = graphFile(bundle, graph);
         const bytes = bundle.files.get(file)!;
+        const gpu = ledger && { ledger, keepOutputs: GPU_RESIDENT_OUTPUTS.has(graph) };
         let session: GraphSession;
         try {
-          session = await serial.run(() => createSession(bytes, backend, GRAPH_IO[graph].outputs));
+          session = await serial.run(() => createSession(bytes, backend, GRAPH_IO[graph].outputs, gpu));
         } catch (err) {
           const why = err instanceof Error ? err.message : String(err);
           if (backend === 'webgpu') throw new BackendFailure(`creating ${file} on WebGPU failed: ${why}`);
@@ -45,20 +60,29 @@ export class GraphSet {
         sessions.set(graph, session);
         validateGraphIO(graph, file, bundle.manifest, session.inputs, session.outputs);
       }
+      if (ledger) {
+        try {
+          ops = await GpuOps.create(await webGpuDevice(), ledger);
+        } catch (err) {
+          throw new BackendFailure(`compiling the denoising-step kernel on WebGPU failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
     } catch (err) {
       await releaseAll();
       throw err;
     }
-    return new GraphSet(backend, sessions, serial);
+    return new GraphSet(backend, sessions, serial, ops, ledger);
   }
 
-  run(graph: GraphName, feeds: Feeds): Promise<Record<string, TensorData>> {
+  run(graph: GraphName, feeds: Feeds): Promise<Outputs> {
     const session = this.sessions.get(graph);
     if (!session) return Promise.reject(new EngineError('internal', `no session for ${graph}`));
     return this.serial.run(() => session.run(feeds));
   }
 
+  /** Releases every GPU tensor still held (e.g. cached text encodings), then the sessions. */
   async release(): Promise<void> {
+    this.ledger?.releaseAll();
     await Promise.all([...this.sessions.values()].map((s) => this.serial.run(() => s.release()).catch(() => undefined)));
     this.sessions.clear();
   }

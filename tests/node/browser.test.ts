@@ -2,7 +2,8 @@
  * The engine worker in real Chromium (Vite dev server, tests/node/smoke.html), against
  * models/default: bundle load, face analysis vs Python (tests/node/face_reference.json), errors,
  * generation vs the same pipeline on onnxruntime-web's Node build, supersede semantics, and WebGPU
- * (SwiftShader) vs wasm. Run: npx vitest run --config tests/node/vitest.config.ts
+ * (SwiftShader) vs wasm with GPU-resident tensors (one read-back per generation).
+ * Run: npx vitest run --config tests/node/vitest.config.ts
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +39,7 @@ const REQUEST: GenerateRequest = { prompt: 'a photo of a smiling person', face: 
 let server: ViteDevServer;
 const browsers: Browser[] = [];
 
-async function openPage(webgpu: boolean): Promise<Page> {
+async function openPage(webgpu: boolean, path = 'tests/node/smoke.html'): Promise<Page> {
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -47,7 +48,7 @@ async function openPage(webgpu: boolean): Promise<Page> {
   browsers.push(browser);
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.log('[pageerror]', e.message));
-  await page.goto(`${BASE}/tests/node/smoke.html`, { timeout: 180_000, waitUntil: 'domcontentloaded' });
+  await page.goto(`${BASE}/${path}`, { timeout: 180_000, waitUntil: 'domcontentloaded' });
   // Vite may reload the page once after optimising dependencies on first use.
   await page.waitForFunction(() => window.ready === true, null, { timeout: 120_000 });
   await page.waitForTimeout(1500);
@@ -89,7 +90,8 @@ async function nodeReference(req: GenerateRequest): Promise<number[]> {
   const graphs = await GraphSet.create(bundle, 'wasm', new Serial(), () => undefined);
   try {
     const tok = await ClipTokenizer.fromGzipBytes(bundle.files.get(m.tokenizer.vocab_file)!);
-    const pipeline = new Pipeline(m, (p) => encodePrompt(tok, p, m.tokenizer, m.face_token_positions).inputIds, (g, f) => graphs.run(g, f));
+    const encodeIds = (p: string) => encodePrompt(tok, p, m.tokenizer, m.face_token_positions).inputIds;
+    const pipeline = new Pipeline(m, encodeIds, (g, f) => graphs.run(g, f), () => graphs.ops);
     const faceEmbedding = req.face.kind === 'embedding' ? req.face.embedding : null;
     const out = await pipeline.generate({ ...req, faceEmbedding }, new CancelToken());
     return Array.from(out.rgba);
@@ -200,6 +202,7 @@ describe('engine worker in Chromium (wasm)', () => {
     console.log('generate wasm', { ms: a.ms, again: b.ms, batch: a.unetBatch, calls: a.unetCalls });
     expect([a.width, a.height, a.unetCalls, a.unetBatch, a.backend]).toEqual([64, 64, 3, 2, 'wasm']);
     expect(a.steps).toEqual([1, 2, 3, 'decode']);
+    expect(a.deviceStats).toEqual({ uploads: 0, downloads: 0, liveTensors: 0 });
     expect(b.rgba).toEqual(a.rgba);
     wasmImage = a.rgba;
     const ref = await nodeReference(req);
@@ -224,25 +227,66 @@ describe('engine worker in Chromium (wasm)', () => {
     expect(r).toEqual([{ err: 'cancelled' }, { err: 'cancelled' }, { ok: 2 }]);
   }, 300_000);
 
-  it('runs on WebGPU (SwiftShader) and matches wasm', async () => {
+  it('runs on WebGPU (SwiftShader) and matches wasm, reading back only the image', async () => {
     const gpu = await openPage(true);
     const info = await call<any>(gpu, `async (engine) => { const i = await engine.init('${BUNDLE}', 'auto', () => {}); return { ...i, manifest: null }; }`);
     if ('error' in info) throw new Error(info.message);
     expect(info.backend).toBe('webgpu');
     expect(info.fallbackReason).toBeNull();
-    const r = await call<any>(
-      gpu,
-      `async (engine, req) => {
-        const r = await engine.generate({ ...req, face: { kind: 'embedding', embedding: Float32Array.from(req.face.embedding) } }, () => {});
-        return { ...r, rgba: Array.from(r.rgba) };
-      }`,
-      { ...REQUEST, face: { kind: 'embedding', embedding: faceEmbedding } },
-    );
+    const run = `async (engine, req) => {
+      const steps = [];
+      const face = req.face.kind === 'embedding' ? { kind: 'embedding', embedding: Float32Array.from(req.face.embedding) } : req.face;
+      const r = await engine.generate({ ...req, face }, (p) => steps.push(p.kind === 'step' ? p.step : p.kind));
+      return { ...r, rgba: Array.from(r.rgba), steps };
+    }`;
+    const r = await call<any>(gpu, run, { ...REQUEST, face: { kind: 'embedding', embedding: faceEmbedding } });
     if ('error' in r) throw new Error(r.message);
     const diff = Math.max(...r.rgba.map((v: number, i: number) => Math.abs(v - wasmImage[i])));
-    console.log('generate webgpu', { ms: r.ms, diffVsWasm: diff });
+    console.log('generate webgpu', { ms: r.ms, diffVsWasm: diff, deviceStats: r.deviceStats });
     expect(r.backend).toBe('webgpu');
+    expect([r.unetCalls, r.unetBatch]).toEqual([3, 2]);
+    expect(r.steps).toEqual([1, 2, 3, 'decode']);
     // Different kernels (GPU vs CPU float32 accumulation): at most 2 levels of 255.
     expect(diff).toBeLessThanOrEqual(2);
+    // One download (the image). Uploads, all small: token ids, face embedding, initial latents, and
+    // per step the timestep and the step kernel's parameters. Held after it: the cached text encoding.
+    expect(r.deviceStats).toEqual({ uploads: 3 + 2 * 3, downloads: 1, liveTensors: 1 });
+
+    // Another prompt without a face, 1 step: its encoding joins the cache; nothing else is left behind.
+    const r2 = await call<any>(gpu, run, { ...REQUEST, prompt: 'a photo of a person', steps: 1 });
+    if ('error' in r2) throw new Error(r2.message);
+    console.log('generate webgpu, 1 step', { ms: r2.ms, deviceStats: r2.deviceStats });
+    expect([r2.unetCalls, r2.unetBatch]).toEqual([1, 2]);
+    expect(r2.deviceStats).toEqual({ uploads: 2 + 2 * 1, downloads: 1, liveTensors: 2 });
+
+    // Supersede on WebGPU: the first run rejects and releases its buffers (only the 2 cached encodings remain).
+    const settled = await call<any>(
+      gpu,
+      `async (engine, req) => {
+        const settle = (p) => p.then((v) => ({ ok: v.unetCalls, live: v.deviceStats.liveTensors }), (e) => ({ err: window.toEngineError(e).code }));
+        const first = settle(engine.generate({ ...req, steps: 30 }, () => {}));
+        const second = settle(engine.generate({ ...req, steps: 1 }, () => {}));
+        return [await first, await second];
+      }`,
+      REQUEST,
+    );
+    expect(settled).toEqual([{ err: 'cancelled' }, { ok: 1, live: 2 }]);
   }, 600_000);
+});
+
+describe('WebGPU kernels (SwiftShader), tests/node/gpuKernels.ts', () => {
+  it('the guided DDIM step and the context copies give what the CPU implementation gives', async () => {
+    const page = await openPage(true, 'tests/node/gpuKernels.html');
+    const r = await page.evaluate(() => (window as any).compareGpuOps());
+    console.log('gpu kernels', JSON.stringify(r));
+    // float32 arithmetic (and possibly fused multiply-adds) on the GPU vs float64 rounded to float32
+    // on the CPU: 1e-5 relative to max(1, |v|) for values up to ~30.
+    for (const step of r.steps) expect(step.worst, step.name).toBeLessThan(1e-5);
+    expect(r.steps.map((s: any) => s.rows)).toEqual([2, 4, 2, 1]);
+    // The clip_sample cases do clamp x0 (else they would not test the clamp).
+    expect(r.steps.map((s: any) => s.clipped > 0)).toEqual([false, true, false, true]);
+    // Pure copies: bit-identical.
+    expect(r.contexts.map((c: any) => c.equal)).toEqual([true, true]);
+    expect(r.live).toBe(0);
+  }, 300_000);
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import golden from '../golden/diffusion.json';
 import type { SchedulerSpec } from '../../src/bundle/manifest';
-import { DDIMScheduler } from '../../src/diffusion/ddim';
+import { ddimStep, DDIMScheduler } from '../../src/diffusion/ddim';
 import { Rng } from '../../src/diffusion/rng';
 
 // Goldens: diffusers 0.42.1 DDIMScheduler, written by training/face0/goldens_diffusion.py.
@@ -64,5 +64,18 @@ describe('DDIMScheduler', () => {
     scheduler.setTimesteps(10);
     expect(() => scheduler.step(new Float32Array(4), base.num_train_timesteps, new Float32Array(4))).toThrow(/timestep/);
     expect(() => scheduler.step(new Float32Array(4), 10, new Float32Array(5))).toThrow(/values/);
+  });
+});
+
+describe('DDIMScheduler.stepCoefficients + ddimStep (the form the WebGPU kernel applies)', () => {
+  const base = golden.ddim[0].config as SchedulerSpec;
+
+  it('clipping bounds x0: with alpha-bar 1 at the end the step returns the clipped x0', () => {
+    const scheduler = new DDIMScheduler({ ...base, clip_sample: true, set_alpha_to_one: true });
+    scheduler.setTimesteps(1);
+    const k = scheduler.stepCoefficients(scheduler.timesteps[0]);
+    expect([k.sqrtAlphaPrev, k.sqrtBetaPrev]).toEqual([1, 0]);
+    const out = ddimStep(Float32Array.from([0, 0]), Float32Array.from([50, -50]), k);
+    expect(Array.from(out)).toEqual([1, -1]);
   });
 });

@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { GraphName, Manifest, SchedulerSpec } from '../../src/bundle/manifest';
 import { CancelToken } from '../../src/engine/cancel';
-import { imageToRgba, Pipeline, type Feeds, type TensorData } from '../../src/engine/pipeline';
+import { imageToRgba, Pipeline, type RunGraph } from '../../src/engine/pipeline';
+import { cpuOps, type TensorOps } from '../../src/engine/tensorOps';
+import { hostFloat32, type Feeds, type GraphValue, type Outputs, type TensorData } from '../../src/engine/tensors';
 
 interface GoldenCase {
   name: string;
@@ -53,18 +55,15 @@ function encodeIds(prompt: string): Int32Array {
   return ids;
 }
 
-function f32(t: TensorData): Float32Array {
-  if (!(t.data instanceof Float32Array)) throw new Error('expected float32');
-  return t.data;
-}
+const f32 = (t: GraphValue) => hostFloat32(t, 'a fake graph input');
 
 /** The graphs of pipeline_golden.py, with a log of every call. */
 function fakeGraphs() {
   const calls: { graph: GraphName; feeds: Feeds }[] = [];
-  const run = async (graph: GraphName, feeds: Feeds): Promise<Record<string, TensorData>> => {
+  const run = async (graph: GraphName, feeds: Feeds): Promise<Outputs> => {
     calls.push({ graph, feeds });
     if (graph === 'text_encoder') {
-      const ids = feeds.input_ids.data as BigInt64Array;
+      const ids = (feeds.input_ids as TensorData).data as BigInt64Array;
       const B = feeds.input_ids.dims[0];
       const out = new Float32Array(B * L * D);
       for (let b = 0; b < B; b++)
@@ -101,7 +100,7 @@ function fakeGraphs() {
             out[i] = 0.9 * sample[i] + 0.0005 * t[b] + s;
           }
         }
-      return { out_sample: { data: out, dims: feeds.sample.dims } };
+      return { out_sample: { data: out, dims: [...feeds.sample.dims] } };
     }
     if (graph === 'vae_decoder') {
       const z = f32(feeds.latent_sample);
@@ -129,7 +128,7 @@ describe('Pipeline.generate against the Python golden', () => {
     it(`${g.name}: one batched U-Net call per step, final latents and bytes match`, async () => {
       const { calls, run } = fakeGraphs();
       const steps: number[] = [];
-      const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, run);
+      const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, run, () => cpuOps);
       const out = await pipeline.generate(requestOf(g), new CancelToken(), { onStep: (s) => steps.push(s) });
 
       const unetCalls = calls.filter((c) => c.graph === 'unet');
@@ -163,13 +162,13 @@ describe('Pipeline.generate against the Python golden', () => {
   it('encodes a prompt once (batch [prompt, ""]) and reuses it on the next run', async () => {
     const g = golden.cases[0];
     const { calls, run } = fakeGraphs();
-    const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, run);
+    const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, run, () => cpuOps);
     const first = await pipeline.generate(requestOf(g), new CancelToken());
     const second = await pipeline.generate({ ...requestOf(g), seed: g.seed }, new CancelToken());
     const text = calls.filter((c) => c.graph === 'text_encoder');
     expect(text).toHaveLength(1);
     expect(text[0].feeds.input_ids.dims).toEqual([2, L]);
-    const ids = Array.from(text[0].feeds.input_ids.data as BigInt64Array, Number);
+    const ids = Array.from((text[0].feeds.input_ids as TensorData).data as BigInt64Array, Number);
     expect(ids.slice(0, L)).toEqual(Array.from(encodeIds(g.prompt)));
     expect(ids.slice(L)).toEqual(Array.from(encodeIds('')));
     expect(Array.from(second.rgba)).toEqual(Array.from(first.rgba));
@@ -179,7 +178,7 @@ describe('Pipeline.generate against the Python golden', () => {
     const g = golden.cases[0];
     const { calls, run } = fakeGraphs();
     const token = new CancelToken();
-    const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, run);
+    const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, run, () => cpuOps);
     const result = pipeline.generate(requestOf(g), token, { onStep: (s) => s === 2 && token.cancel() });
     await expect(result).rejects.toMatchObject({ code: 'cancelled' });
     expect(calls.filter((c) => c.graph === 'unet')).toHaveLength(2);
@@ -191,7 +190,7 @@ describe('Pipeline.generate against the Python golden', () => {
     const g = golden.cases[0];
     const { calls, run } = fakeGraphs();
     const token = new CancelToken();
-    const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, run);
+    const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, run, () => cpuOps);
     const result = pipeline.generate(requestOf(g), token);
     setTimeout(() => token.cancel(), 0);
     await expect(result).rejects.toMatchObject({ code: 'cancelled' });
@@ -200,11 +199,84 @@ describe('Pipeline.generate against the Python golden', () => {
 
   it('refuses an embedding of the wrong width and a non-integer step count', async () => {
     const g = golden.cases[0];
-    const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, fakeGraphs().run);
+    const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, fakeGraphs().run, () => cpuOps);
     await expect(pipeline.generate({ ...requestOf(g), faceEmbedding: new Float32Array(E + 1) }, new CancelToken())).rejects.toThrow(
       /face embedding has 7 values, this bundle uses 6/,
     );
     await expect(pipeline.generate({ ...requestOf(g), steps: 2.5 }, new CancelToken())).rejects.toThrow(/steps must be an integer/);
+  });
+});
+
+/**
+ * cpuOps with a ledger like the WebGPU one: every tensor created between graphs, and every graph
+ * output, must be disposed exactly once, except the cached text encodings.
+ */
+function trackedDevice() {
+  const live = new Set<GraphValue>();
+  const problems: string[] = [];
+  const created = new Set<GraphValue>();
+  const track = <T extends GraphValue>(v: T): T => (live.add(v), created.add(v), v);
+  const ops: TensorOps = {
+    transfers: cpuOps.transfers,
+    get liveTensors() {
+      return live.size;
+    },
+    upload: (data, dims) => track(cpuOps.upload(data, dims)),
+    contexts: (...args) => track(cpuOps.contexts(...args)),
+    guidedStep: (...args) => track(cpuOps.guidedStep(...args)),
+    dispose: (v) => {
+      if (!live.delete(v)) problems.push(`disposed a tensor twice or one it does not own (dims ${v.dims})`);
+    },
+  };
+  const graphs = fakeGraphs();
+  const run: RunGraph = async (graph, feeds) => {
+    for (const v of Object.values(feeds)) if (created.has(v) && !live.has(v)) problems.push(`${graph} was fed a released tensor`);
+    const out = await graphs.run(graph, feeds);
+    Object.values(out).forEach(track);
+    return out;
+  };
+  return { ops, live, problems, run, calls: graphs.calls };
+}
+
+describe('Pipeline tensor lifetimes (what keeps WebGPU buffers from leaking)', () => {
+  const g = golden.cases.find((c) => c.face_embedding !== null)!;
+
+  it('holds only the cached text encodings after each generation, at most 8, evicting least recently used', async () => {
+    const device = trackedDevice();
+    const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, device.run, () => device.ops);
+    const held: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const out = await pipeline.generate({ ...requestOf(g), prompt: `prompt ${i}` }, new CancelToken());
+      held.push(out.deviceStats.liveTensors);
+    }
+    expect(held).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 8, 8]);
+    expect(device.live.size).toBe(8);
+    // prompt 2 is cached (0 and 1 were evicted): no text encoder run.
+    const before = device.calls.filter((c) => c.graph === 'text_encoder').length;
+    await pipeline.generate({ ...requestOf(g), prompt: 'prompt 2' }, new CancelToken());
+    expect(device.calls.filter((c) => c.graph === 'text_encoder')).toHaveLength(before);
+    expect(device.problems).toEqual([]);
+  });
+
+  it('releases everything of a cancelled generation, and the old cache when the backend changes', async () => {
+    const gpu = trackedDevice();
+    let device = gpu;
+    const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, (graph, feeds) => device.run(graph, feeds), () => device.ops);
+    const token = new CancelToken();
+    await expect(pipeline.generate(requestOf(g), token, { onStep: (s) => s === 2 && token.cancel() })).rejects.toMatchObject({ code: 'cancelled' });
+    expect(gpu.live.size).toBe(1);
+    // A fallback to wasm: the next generation runs on other ops and frees the old device's cache.
+    device = trackedDevice();
+    await pipeline.generate(requestOf(g), new CancelToken());
+    expect(gpu.live.size).toBe(0);
+    expect(device.live.size).toBe(1);
+    expect([...gpu.problems, ...device.problems]).toEqual([]);
+  });
+
+  it('reports no CPU<->GPU copies on the CPU', async () => {
+    const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, fakeGraphs().run, () => cpuOps);
+    const out = await pipeline.generate(requestOf(g), new CancelToken());
+    expect(out.deviceStats).toEqual({ uploads: 0, downloads: 0, liveTensors: 0 });
   });
 });
 

@@ -1,0 +1,53 @@
+/**
+ * One WGSL kernel per denoising step: Face0 guidance (a weighted sum over the U-Net batch) and the
+ * eta = 0 DDIM step of src/diffusion/ddim.ts ddimStep, writing the next U-Net input (the new latent
+ * in every row) or, after the last step, the VAE decoder input (latent / vae_scaling_factor).
+ * One invocation per latent value; it reads eps and the latent and writes only its own column, so
+ * invocations never race.
+ */
+export const GUIDED_DDIM_WORKGROUP = 64;
+
+/** Params as laid out in the uniform buffer (WGSL alignment puts `weights` at byte 48). */
+export const GUIDED_DDIM_PARAMS_BYTES = 64;
+export const GUIDED_DDIM_MAX_ROWS = 4;
+
+export const GUIDED_DDIM_WGSL = /* wgsl */ `
+struct Params {
+  size: u32,             // values per latent (C * h * w)
+  rows_in: u32,          // U-Net rows, one per guidance condition (at most 4)
+  rows_out: u32,         // copies of the new latent to write
+  clip: u32,             // 1: clamp x0 to [-clip_range, clip_range] (diffusers' clip_sample)
+  sqrt_alpha_t: f32,
+  sqrt_beta_t: f32,
+  sqrt_alpha_prev: f32,
+  sqrt_beta_prev: f32,
+  clip_range: f32,
+  divisor: f32,
+  weights: vec4<f32>,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> eps: array<f32>;
+@group(0) @binding(2) var<storage, read> latent: array<f32>;
+@group(0) @binding(3) var<storage, read_write> next: array<f32>;
+
+@compute @workgroup_size(${GUIDED_DDIM_WORKGROUP})
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  let j = id.x;
+  if (j >= p.size) {
+    return;
+  }
+  var e = 0.0;
+  for (var i = 0u; i < p.rows_in; i = i + 1u) {
+    e = e + p.weights[i] * eps[i * p.size + j];
+  }
+  var x0 = (latent[j] - p.sqrt_beta_t * e) / p.sqrt_alpha_t;
+  if (p.clip != 0u) {
+    x0 = clamp(x0, -p.clip_range, p.clip_range);
+  }
+  let z = (p.sqrt_alpha_prev * x0 + p.sqrt_beta_prev * e) / p.divisor;
+  for (var b = 0u; b < p.rows_out; b = b + 1u) {
+    next[b * p.size + j] = z;
+  }
+}
+`;

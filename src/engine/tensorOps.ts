@@ -1,0 +1,67 @@
+/**
+ * The tensor operations of a generation between graph runs, behind one interface so the pipeline is
+ * the same orchestration on every backend: on wasm they are the JS functions of src/diffusion (this
+ * module), on WebGPU kernels over buffers that never leave the GPU (gpuOps.ts).
+ */
+import { buildContexts } from '../diffusion/context';
+import { ddimStep, type DdimStepCoefficients } from '../diffusion/ddim';
+import { combineGuidance, type Condition, type GuidancePlan } from '../diffusion/guidance';
+import { hostFloat32, type GraphValue, type TransferCounts } from './tensors';
+
+/** What a guided step writes: `rows` copies of the new latent divided by `divisor`. */
+export interface StepOutput {
+  /** The U-Net batch for the next step, or 1 for the VAE decoder. */
+  rows: number;
+  /** 1 between steps; vae_scaling_factor for the decoder input. */
+  divisor: number;
+}
+
+export interface TensorOps {
+  /** Copies between CPU and GPU so far (a running total: callers take differences). */
+  readonly transfers: Readonly<TransferCounts>;
+  /** Device tensors not yet disposed (0 on the CPU, where arrays are garbage collected). */
+  readonly liveTensors: number;
+  /** A device tensor with these values. */
+  upload(data: Float32Array, dims: number[]): GraphValue;
+  /**
+   * (n, L, D) U-Net contexts, one row per condition, from the text encoder's (2, L, D) output
+   * [prompt, empty prompt] and the projector's (1, P, D) face tokens (null: no face), as
+   * src/diffusion/context.ts buildContexts defines them.
+   */
+  contexts(text: GraphValue, faceTokens: GraphValue | null, positions: number[], conditions: Condition[]): GraphValue;
+  /**
+   * Face0 guidance over the (n, C, h, w) U-Net output `eps` (rows in plan order), then the DDIM step
+   * `k` from the latent in row 0 of `sample` (the U-Net input: n equal rows).
+   */
+  guidedStep(eps: GraphValue, sample: GraphValue, plan: GuidancePlan, k: DdimStepCoefficients, out: StepOutput): GraphValue;
+  dispose(value: GraphValue): void;
+}
+
+/** wasm: JS arrays, the functions of src/diffusion. */
+export const cpuOps: TensorOps = {
+  transfers: Object.freeze({ uploads: 0, downloads: 0 }),
+  liveTensors: 0,
+
+  upload: (data, dims) => ({ data, dims }),
+
+  contexts(text, faceTokens, positions, conditions) {
+    const hidden = hostFloat32(text, 'text encoding');
+    const [, L, D] = text.dims;
+    const half = L * D;
+    const face = faceTokens === null ? null : hostFloat32(faceTokens, 'face tokens');
+    const data = buildContexts(hidden.subarray(0, half), hidden.subarray(half, 2 * half), face, positions, D, conditions);
+    return { data, dims: [conditions.length, L, D] };
+  },
+
+  guidedStep(eps, sample, plan, k, out) {
+    const [, ...latentDims] = sample.dims;
+    const size = latentDims.reduce((a, b) => a * b, 1);
+    let latent = ddimStep(combineGuidance(hostFloat32(eps, 'U-Net output'), plan), hostFloat32(sample, 'sample').subarray(0, size), k);
+    if (out.divisor !== 1) latent = latent.map((v) => v / out.divisor);
+    const data = new Float32Array(out.rows * size);
+    for (let b = 0; b < out.rows; b++) data.set(latent, b * size);
+    return { data, dims: [out.rows, ...latentDims] };
+  },
+
+  dispose: () => undefined,
+};
