@@ -30,8 +30,7 @@ export interface CropMargins {
   reference_face_size: number;
 }
 
-export interface FaceEmbedderSpec {
-  file: string;
+export interface FaceEmbedderSpec extends GraphSpec {
   /** Identifies the network + layer; a projector trained for another embedder is refused. */
   id: string;
   input_size: number;
@@ -52,6 +51,12 @@ export interface FaceDetectorSpec {
 
 export interface GraphSpec {
   file: string;
+  /**
+   * ONNX external-data files holding the graph's weights (graphs too large for one protobuf, e.g.
+   * ["unet.onnx.data"]), in the graph's folder; absent when the weights are inside `file`. Each is also
+   * listed in `files`.
+   */
+  external_data?: string[];
 }
 
 export interface FaceProjectorSpec extends GraphSpec {

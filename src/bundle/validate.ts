@@ -6,6 +6,7 @@ import { EngineError } from '../engine/errors';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, GRAPH_IO, type GraphName, type Manifest } from './manifest';
 
 const MANIFEST_FILE = 'manifest.json';
+const GRAPHS = Object.keys(GRAPH_IO) as GraphName[];
 /** At most this many problems are listed in one error message. */
 const MAX_LISTED = 6;
 
@@ -76,9 +77,29 @@ class Checker {
 const SAFE_PATH = /^(?!\/)(?!.*(^|\/)\.\.?(\/|$))(?!.*:)[A-Za-z0-9._\-/]+$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-function checkGraphSpec(ck: Checker, m: Record<string, Json>, key: string): Record<string, Json> | null {
+/** The folder part of a bundle-relative path ('' at the top of the bundle). */
+function folderOf(path: string): string {
+  return path.slice(0, Math.max(0, path.lastIndexOf('/')));
+}
+
+function checkGraphSpec(ck: Checker, m: Record<string, Json>, key: GraphName): Record<string, Json> | null {
   const spec = ck.object(m[key], key);
-  if (spec) ck.string(spec.file, `${key}.file`);
+  if (!spec) return null;
+  ck.string(spec.file, `${key}.file`);
+  if (spec.external_data === undefined) return spec;
+  const field = `${key}.external_data`;
+  const data = ck.array(spec.external_data, field);
+  if (!data) return spec;
+  if (data.length === 0) ck.fail(field, 'must not be empty (omit it when the weights are inside the graph file)');
+  if (new Set(data).size !== data.length) ck.fail(field, 'must be distinct');
+  data.forEach((file, i) => {
+    ck.string(file, `${field}[${i}]`);
+    // ONNX records each location relative to the graph file, and the app hands onnxruntime-web the bare
+    // file name (externalDataFor), so the data must sit beside the graph.
+    if (typeof file === 'string' && typeof spec.file === 'string' && folderOf(file) !== folderOf(spec.file)) {
+      ck.fail(`${field}[${i}]`, `"${file}" must be in the same folder as "${spec.file}"`);
+    }
+  });
   return spec;
 }
 
@@ -100,6 +121,10 @@ function checkFiles(ck: Checker, m: Record<string, Json>): void {
     ...(['face_detector', 'face_embedder', 'face_projector', 'text_encoder', 'unet', 'vae_decoder'] as const).map(
       (k): [string, Json] => [`${k}.file`, isObject(m[k]) ? m[k].file : undefined],
     ),
+    ...GRAPHS.flatMap((k): [string, Json][] => {
+      const data = isObject(m[k]) ? m[k].external_data : undefined;
+      return Array.isArray(data) ? data.map((file, i): [string, Json] => [`${k}.external_data[${i}]`, file]) : [];
+    }),
   ];
   for (const [field, file] of referenced) {
     if (typeof file === 'string' && !(file in files)) ck.fail(field, `"${file}" is not listed in files`);
@@ -164,10 +189,9 @@ export function validateManifest(raw: Json): Manifest {
     ck.number(det.max_detect_side, 'face_detector.max_detect_side', { integer: true, min: 16 });
   }
 
-  const emb = ck.object(m.face_embedder, 'face_embedder');
+  const emb = checkGraphSpec(ck, m, 'face_embedder');
   let embeddingWidth: number | null = null;
   if (emb) {
-    ck.string(emb.file, 'face_embedder.file');
     ck.string(emb.id, 'face_embedder.id');
     ck.number(emb.input_size, 'face_embedder.input_size', { integer: true, min: 1 });
     ck.numbers(emb.mean, 'face_embedder.mean', 3);

@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-web';
 import type { Backend } from './api';
 import { GpuTensor, type GpuLedger } from './gpuTensor';
 import type { Feeds, Outputs, TensorData } from './tensors';
+import type { ExternalDataFile } from '../bundle/externalData';
 import type { GraphValueInfo } from '../bundle/validate';
 
 /**
@@ -71,6 +72,7 @@ function fromTensor(name: string, t: ort.Tensor, gpu: GpuPlacement | null): Outp
  */
 export async function createSession(
   model: Uint8Array,
+  externalData: readonly ExternalDataFile[],
   backend: Backend,
   outputNames: readonly string[],
   gpu: GpuPlacement | null,
@@ -86,6 +88,7 @@ export async function createSession(
         : 'wasm',
     ],
     graphOptimizationLevel: 'all',
+    ...(externalData.length > 0 ? { externalData } : {}),
     ...(gpu?.keepOutputs ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
   });
   return {

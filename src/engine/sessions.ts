@@ -1,4 +1,5 @@
 /** The bundle's ONNX graphs as ORT sessions on one backend, checked against the manifest, run one at a time. */
+import { externalDataFor } from '../bundle/externalData';
 import type { LoadedBundle } from '../bundle/loadBundle';
 import { GRAPH_IO, type GraphName } from '../bundle/manifest';
 import { bundleError, validateGraphIO } from '../bundle/validate';
@@ -47,10 +48,11 @@ export class GraphSet {
         onGraph(graph);
         const file = graphFile(bundle, graph);
         const bytes = bundle.files.get(file)!;
+        const externalData = externalDataFor(bundle, graph);
         const gpu = ledger && { ledger, keepOutputs: GPU_RESIDENT_OUTPUTS.has(graph) };
         let session: GraphSession;
         try {
-          session = await serial.run(() => createSession(bytes, backend, GRAPH_IO[graph].outputs, gpu));
+          session = await serial.run(() => createSession(bytes, externalData, backend, GRAPH_IO[graph].outputs, gpu));
         } catch (err) {
           const why = err instanceof Error ? err.message : String(err);
           if (backend === 'webgpu') throw new BackendFailure(`creating ${file} on WebGPU failed: ${why}`);

@@ -81,6 +81,8 @@ afterAll(async () => {
 it('the app renders the freshly trained and exported bundle as the PyTorch sampler does', async () => {
   const req = JSON.parse(readFileSync(`${ROOT}${OUT}/request.json`, 'utf8')) as ChainRequest;
   const python = readFileSync(`${ROOT}${OUT}/python.rgb`);
+  const manifest = JSON.parse(readFileSync(`${ROOT}${OUT}/bundle/manifest.json`, 'utf8'));
+  expect(manifest.unet.external_data).toEqual(['unet.onnx.data']);
   const page = await openEnginePage(browser, `http://127.0.0.1:${PORT}`);
   const r = await evaluateStable(
     page,

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import posixpath
 from pathlib import Path
 
 import numpy as np
@@ -74,8 +75,9 @@ def _value_shape(value: onnx.ValueInfoProto) -> tuple:
     )
 
 
-def _graph_problems(graph: str, path: Path, expected: dict[str, tuple[int, tuple]]) -> list[str]:
-    model = onnx.load(str(path), load_external_data=False)
+def _graph_problems(
+    graph: str, path: Path, model: onnx.ModelProto, expected: dict[str, tuple[int, tuple]]
+) -> list[str]:
     inputs = {v.name: v for v in model.graph.input}
     outputs = {v.name: v for v in model.graph.output}
     problems = []
@@ -99,6 +101,48 @@ def _graph_problems(graph: str, path: Path, expected: dict[str, tuple[int, tuple
             )
         if got_shape != shape:
             problems.append(f"{path.name}: {name} has shape {got_shape}, expected {shape}")
+    return problems
+
+
+def _external_locations(model: onnx.ModelProto) -> set[str]:
+    """The `location` of every tensor of the main graph whose data lives in an external file."""
+    tensors = [*model.graph.initializer]
+    for node in model.graph.node:
+        for attribute in node.attribute:
+            tensors += [attribute.t, *attribute.tensors]
+    return {
+        entry.value
+        for tensor in tensors
+        if tensor.data_location == onnx.TensorProto.EXTERNAL
+        for entry in tensor.external_data
+        if entry.key == "location"
+    }
+
+
+def _external_data_problems(spec: dict, files: dict, model: onnx.ModelProto | None) -> list[str]:
+    """A graph's `external_data` against the manifest's files and, when the graph file exists (`model`,
+    loaded without its data), against the data files the graph refers to."""
+    graph_file = spec["file"]
+    declared = spec.get("external_data", [])
+    if not (isinstance(declared, list) and all(isinstance(d, str) for d in declared)) or (
+        "external_data" in spec and not declared
+    ):
+        return [f"{graph_file}: external_data must be a non-empty list of file paths"]
+    problems = []
+    folder = posixpath.dirname(graph_file)
+    for rel in declared:
+        if rel not in files:
+            problems.append(f"{rel}: external data of {graph_file} is not listed in the manifest's files")
+        # ONNX records each location relative to the graph; the app hands onnxruntime-web the file name.
+        if posixpath.dirname(rel) != folder:
+            problems.append(f"{rel}: external data of {graph_file} must be in the same folder")
+    if model is None:
+        return problems
+    used = {posixpath.normpath(posixpath.join(folder, location)) for location in _external_locations(model)}
+    for rel in sorted(used - set(declared)):
+        problems.append(f"{graph_file}: stores weights in {rel!r}, which its external_data does not list")
+    for rel in sorted(set(declared) - used):
+        problems.append(f"{graph_file}: external_data lists {rel!r}, which the graph does not use")
     return problems
 
 
@@ -156,7 +200,10 @@ def validate_bundle(bundle_dir: str | Path) -> list[str]:
     shapes = graph_shapes(manifest)
     for graph in GRAPH_IO:
         path = bundle_dir / manifest[graph]["file"]
-        if path.is_file():
-            problems += _graph_problems(graph, path, shapes[graph])
+        # The structure only: shapes and external-data locations do not need the weights.
+        model = onnx.load(str(path), load_external_data=False) if path.is_file() else None
+        if model is not None:
+            problems += _graph_problems(graph, path, model, shapes[graph])
+        problems += _external_data_problems(manifest[graph], files, model)
     problems += _prior_problems(manifest["face_prior"], manifest["face_embedder"]["embedding_width"])
     return problems

@@ -9,6 +9,7 @@ import argparse
 import csv
 import shutil
 import statistics
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -65,6 +66,13 @@ GRAPH_TOLERANCE = 1e-4
 # exporter folds vectors into shapes such as (C, 1, 1) (GroupNorm scales), which must stay float32 as
 # their PyTorch parameters do.
 FLOAT16_MIN_DIMS = 2
+# A graph whose weights (initializers) take more than this many bytes is saved with them in one ONNX
+# external-data file beside it (`<graph>.onnx.data`). Protobuf cannot serialize a message over 2 GiB
+# (onnx.checker and shape inference refuse such in-memory models too). Half that limit leaves a margin
+# rather than a float16 SD U-Net (1.7 GB) 20% under it, and puts Stable Diffusion 1.x's U-Net outside
+# its graph in float16 as in float32 (3.4 GB), so its layout does not depend on --float16, while its
+# text encoder (<= 0.5 GB), its VAE decoder and every small bundle (models/default) stay single files.
+EXTERNAL_DATA_THRESHOLD = 2**30
 
 
 def stored_as_float16(shape) -> bool:
@@ -177,27 +185,64 @@ def graph_parameters(model: onnx.ModelProto) -> int:
     return sum(int(np.prod(init.dims)) for init in model.graph.initializer if init.data_type in floats)
 
 
-def export_graph(module: nn.Module, inputs: dict, output_names: list[str], path: Path, float16: bool) -> None:
+def export_graph(
+    module: nn.Module,
+    inputs: dict,
+    output_names: list[str],
+    path: Path,
+    float16: bool,
+    external_data_threshold: int,
+) -> list[str]:
+    """Writes `path`; returns the external-data files written beside it (empty: one self-contained file)."""
     with torch.no_grad():
         outputs = module(*inputs.values())
     output_shapes = {output_names[0]: tuple(outputs.shape)}
-    torch.onnx.export(
-        module,
-        tuple(inputs.values()),
-        str(path),
-        input_names=list(inputs),
-        output_names=output_names,
-        dynamic_axes={name: {0: BATCH} for name in [*inputs, *output_names]},
-        opset_version=OPSET,
-        dynamo=False,
-        do_constant_folding=True,
-    )
-    model = onnx.load(str(path))
+    # torch saves a graph over 2 GiB as one file per tensor beside it: a scratch folder keeps those out
+    # of the bundle, and onnx.load reads them back.
+    with tempfile.TemporaryDirectory() as scratch:
+        traced = Path(scratch) / path.name
+        torch.onnx.export(
+            module,
+            tuple(inputs.values()),
+            str(traced),
+            input_names=list(inputs),
+            output_names=output_names,
+            dynamic_axes={name: {0: BATCH} for name in [*inputs, *output_names]},
+            opset_version=OPSET,
+            dynamo=False,
+            do_constant_folding=True,
+        )
+        model = onnx.load(str(traced))
     set_output_shapes(model, output_shapes)
     if float16:
         model = store_weights_float16(model)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
+    return save_graph(model, path, external_data_threshold)
+
+
+def weight_bytes(model: onnx.ModelProto) -> int:
+    """Serialized size of the graph's initializers: what external data moves out of the graph file.
+    (model.ByteSize() itself fails past protobuf's 2 GiB, e.g. for SD's float32 U-Net.)"""
+    return sum(init.ByteSize() for init in model.graph.initializer)
+
+
+def save_graph(model: onnx.ModelProto, path: Path, external_data_threshold: int) -> list[str]:
+    """Saves `model` as one file, or as `path` plus `<path>.data` holding its weights when they take more
+    than `external_data_threshold` bytes; returns the external-data file names (relative to the graph's
+    folder)."""
+    data = path.with_name(f"{path.name}.data")
+    # onnx appends to an existing data file, and a stale one would be listed in the manifest.
+    data.unlink(missing_ok=True)
+    if weight_bytes(model) > external_data_threshold:
+        onnx.save_model(
+            model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data.name
+        )
+        external = [data.name]
+    else:
+        onnx.save(model, str(path))
+        external = []
+    # By path: the checker refuses an in-memory model over 2 GiB, and this also checks the data file.
+    onnx.checker.check_model(str(path))
+    return external
 
 
 def session(path: Path, threads: int = 1) -> ort.InferenceSession:
@@ -215,7 +260,13 @@ def max_abs_diff(module: nn.Module, path: Path, inputs: dict) -> tuple[float, fl
     return float(np.abs(got - expected).max()), float(np.abs(expected).max())
 
 
-def export_graphs(models: Face0Models, out: Path, float16: bool, seed: int) -> dict[str, dict]:
+def export_graphs(
+    models: Face0Models,
+    out: Path,
+    float16: bool,
+    seed: int,
+    external_data_threshold: int = EXTERNAL_DATA_THRESHOLD,
+) -> dict[str, dict]:
     """Writes the four graphs and checks each in onnxruntime against PyTorch at batch 1, 2 and 3."""
     models.eval()
     reference = models
@@ -228,7 +279,9 @@ def export_graphs(models: Face0Models, out: Path, float16: bool, seed: int) -> d
     for graph, module in graph_modules(models).items():
         path = out / GRAPH_FILES[graph]
         inputs = example_inputs(models.config, models.vocabulary, graph, batch=2, seed=seed)
-        export_graph(module, inputs, GRAPH_IO[graph]["outputs"], path, float16)
+        external = export_graph(
+            module, inputs, GRAPH_IO[graph]["outputs"], path, float16, external_data_threshold
+        )
         twin = graph_modules(reference)[graph]
         diffs = {}
         for batch in (1, 2, 3):
@@ -240,8 +293,9 @@ def export_graphs(models: Face0Models, out: Path, float16: bool, seed: int) -> d
                 )
             diffs[batch] = diff
         entry = {
-            "parameters": graph_parameters(onnx.load(str(path))),
-            "bytes": path.stat().st_size,
+            "parameters": graph_parameters(onnx.load(str(path), load_external_data=False)),
+            "bytes": sum((out / name).stat().st_size for name in [path.name, *external]),
+            "external_data": external,
             "max_abs_diff": diffs,
         }
         if float16:
@@ -290,9 +344,21 @@ def vocabulary_from_captions(captions: list[str], tokenizer: Face0Tokenizer) -> 
     return build_vocabulary(captions, tokenizer.encode)
 
 
+def graph_spec(graph: str, external_data: list[str]) -> dict:
+    """A graph's manifest entry; `external_data` appears only for graphs that have it."""
+    return {"file": GRAPH_FILES[graph], **({"external_data": external_data} if external_data else {})}
+
+
 def bundle_manifest(
-    config: ModelConfig, name: str, license: str, description: str, words: list[str], face_prior: dict
+    config: ModelConfig,
+    name: str,
+    license: str,
+    description: str,
+    words: list[str],
+    face_prior: dict,
+    external_data: dict[str, list[str]],
 ) -> dict:
+    """`external_data`: each exported graph's external-data files (export_graphs' report)."""
     return {
         "format": BUNDLE_FORMAT,
         "format_version": BUNDLE_FORMAT_VERSION,
@@ -328,10 +394,13 @@ def bundle_manifest(
             "embedding_width": EMBEDDING_WIDTH,
             "crop_margins": asdict(FACE0_CROP_MARGINS),
         },
-        "face_projector": {"file": GRAPH_FILES["face_projector"], "embedder_id": EMBEDDER_ID},
-        "text_encoder": {"file": GRAPH_FILES["text_encoder"]},
-        "unet": {"file": GRAPH_FILES["unet"]},
-        "vae_decoder": {"file": GRAPH_FILES["vae_decoder"]},
+        "face_projector": {
+            **graph_spec("face_projector", external_data["face_projector"]),
+            "embedder_id": EMBEDDER_ID,
+        },
+        "text_encoder": graph_spec("text_encoder", external_data["text_encoder"]),
+        "unet": graph_spec("unet", external_data["unet"]),
+        "vae_decoder": graph_spec("vae_decoder", external_data["vae_decoder"]),
         "face_prior": face_prior,
         "scheduler": {"kind": "ddim", **asdict(config.scheduler)},
         "defaults": asdict(config.defaults),
@@ -350,10 +419,11 @@ def export_bundle(
     clip_dir: Path,
     float16: bool,
     seed: int,
+    external_data_threshold: int = EXTERNAL_DATA_THRESHOLD,
 ) -> tuple[dict, dict]:
     """Writes a complete, validated bundle for `models`; returns (manifest, export_graphs report)."""
     out.mkdir(parents=True, exist_ok=True)
-    report = export_graphs(models, out, float16, seed)
+    report = export_graphs(models, out, float16, seed, external_data_threshold)
     for source in (
         face_models_dir / DETECTOR_FILE,
         face_models_dir / EMBEDDER_FILE,
@@ -363,7 +433,8 @@ def export_bundle(
             shutil.copyfile(source, out / source.name)
     tokenizer = clip_tokenizer(models.config.face_token_positions, clip_dir / CLIP_VOCAB_FILE)
     words = vocabulary_words(models.vocabulary, tokenizer)
-    manifest = bundle_manifest(models.config, name, license, description, words, face_prior)
+    external_data = {graph: entry["external_data"] for graph, entry in report.items()}
+    manifest = bundle_manifest(models.config, name, license, description, words, face_prior, external_data)
     manifest = write_manifest(out, manifest)
     problems = validate_bundle(out)
     if problems:
@@ -397,6 +468,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prior-embeddings", type=Path, help="(N, E) .npy; default: embed celeba128 images")
     parser.add_argument("--prior-images-per-shard", type=int, default=38)
     parser.add_argument("--prior-components", type=int, default=8)
+    parser.add_argument(
+        "--external-data-threshold",
+        type=int,
+        default=EXTERNAL_DATA_THRESHOLD,
+        help="graphs with more weight bytes than this keep them in <graph>.onnx.data",
+    )
     parser.add_argument("--benchmark", action="store_true", help="time the U-Net in onnxruntime")
 
 
@@ -423,7 +500,7 @@ def run(args: argparse.Namespace) -> None:
 
     manifest, report = export_bundle(
         models, args.out, args.name, args.license, args.description, face_prior, args.face_models,
-        args.clip_dir, args.float16, args.seed,
+        args.clip_dir, args.float16, args.seed, args.external_data_threshold,
     )  # fmt: skip
     for graph, entry in report.items():
         print(f"{graph}: {entry}")

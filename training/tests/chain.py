@@ -1,6 +1,7 @@
 """The training pipeline end to end through its command line, for the browser test that closes the loop
 (tests/node/chain.test.ts): cut a few dozen celeba128 images into shards -> `augment` -> `train` the tiny
-config a few steps -> `export` a float32 bundle -> `sample` one image from the checkpoint in PyTorch.
+config a few steps -> `export` a float32 bundle (U-Net weights as ONNX external data) -> `sample` one
+image from the checkpoint in PyTorch.
 
     python training/tests/chain.py --out test-output/chain
 
@@ -63,6 +64,8 @@ def chain(out: Path) -> dict:
         "--license", "CelebA non-commercial research", "--no-float16",
         "--face-models", REPO / "models" / "default",
         "--prior-embeddings", out / "prior-embeddings.npy", "--prior-components", 2,
+        # The U-Net (43 MB) goes to unet.onnx.data, as an SD-size one must: the app loads external data.
+        "--external-data-threshold", 20_000_000,
     )  # fmt: skip
     face = embeddings[0].astype(np.float32)
     np.save(out / "face.npy", face)

@@ -20,7 +20,10 @@ from face0.export import (
     example_inputs,
     export_bundle,
     export_graphs,
+    save_graph,
+    session,
     stored_as_float16,
+    weight_bytes,
 )
 from face0.face_prior import fit_face_prior
 from face0.facemodels.detector import DETECTOR_FILE
@@ -44,11 +47,11 @@ VOCABULARY = CompactVocabulary(clip_ids=(320, 539, 1125))
 pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 
 
-def make_bundle(out: Path, config: ModelConfig, float16: bool) -> dict:
+def make_bundle(out: Path, config: ModelConfig, float16: bool, **options) -> dict:
     models = build_models(config, VOCABULARY, seed=0)
     prior = fit_face_prior(np.random.default_rng(0).normal(size=(64, 256)), components=2)
     _, report = export_bundle(
-        models, out, "test", "MIT", "test bundle", prior, FACE_MODELS, FACE_MODELS, float16, seed=0
+        models, out, "test", "MIT", "test bundle", prior, FACE_MODELS, FACE_MODELS, float16, seed=0, **options
     )
     return report
 
@@ -228,3 +231,133 @@ def test_export_from_a_checkpoint_uses_its_ema_weights_config_and_vocabulary(aug
     # float32 graphs: GRAPH_TOLERANCE (1e-4 x max(1, |output|)); EMA and raw weights differ by far more.
     assert np.abs(tokens - want).max() <= GRAPH_TOLERANCE * max(1.0, np.abs(want).max())
     assert np.abs(tokens - other).max() > 100 * GRAPH_TOLERANCE
+
+
+UNET_DATA = "unet.onnx.data"
+
+
+@pytest.fixture(scope="module")
+def external_unet_bundle(bundle, tmp_path_factory) -> tuple[Path, dict]:
+    """`bundle` exported again with a threshold between the U-Net's weight bytes and the other graphs':
+    the U-Net, and only it, stores its weights in an external-data file, as SD 1.x's U-Net does by
+    default."""
+    single, _ = bundle
+    sizes = {graph: weight_bytes(onnx.load(str(single / name))) for graph, name in GRAPH_FILES.items()}
+    threshold = max(size for graph, size in sizes.items() if graph != "unet")
+    assert threshold < sizes["unet"]
+    out = tmp_path_factory.mktemp("bundle_external_unet")
+    return out, make_bundle(out, SMALL, float16=True, external_data_threshold=threshold)
+
+
+def test_small_bundles_keep_single_file_graphs(bundle):
+    out, report = bundle
+    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    assert all(entry["external_data"] == [] for entry in report.values())
+    assert all("external_data" not in manifest[graph] for graph in GRAPH_IO)
+    assert not list(out.glob("*.data"))
+
+
+def test_external_data_bundle_is_valid_and_lists_the_data_file(external_unet_bundle):
+    out, report = external_unet_bundle
+    assert validate_bundle(out) == []
+    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    assert manifest["unet"] == {"file": "unet.onnx", "external_data": [UNET_DATA]}
+    assert [graph for graph in GRAPH_IO if "external_data" in manifest[graph]] == ["unet"]
+    assert sorted(manifest["files"]) == sorted(
+        [*GRAPH_FILES.values(), UNET_DATA, DETECTOR_FILE, EMBEDDER_FILE, CLIP_VOCAB_FILE]
+    )
+    assert report["unet"]["external_data"] == [UNET_DATA]
+    sizes = {name: (out / name).stat().st_size for name in ("unet.onnx", UNET_DATA)}
+    assert manifest["files"][UNET_DATA]["bytes"] == sizes[UNET_DATA]
+    assert report["unet"]["bytes"] == sum(sizes.values())
+    # The weights left the graph: every initializer of 1 KiB or more (onnx's default size_threshold)
+    # points into the data file, and those are most of the U-Net's bytes.
+    graph = onnx.load(str(out / "unet.onnx"), load_external_data=False)
+    inline = [init for init in graph.graph.initializer if init.data_location != onnx.TensorProto.EXTERNAL]
+    assert len(inline) < len(graph.graph.initializer)
+    assert all(len(init.raw_data) < 1024 for init in inline)
+    assert sizes[UNET_DATA] > 4 * sizes["unet.onnx"]
+
+
+def test_external_data_export_equals_the_single_file_export(bundle, external_unet_bundle):
+    """Same graph, same weights: onnxruntime computes the same numbers to the bit, so the export's check
+    against PyTorch measures the same differences. (The reports' max_abs_diff values are not compared:
+    PyTorch's side of them depends on torch's thread count, which train() sets for the whole process.)"""
+    (single, single_report), (split, split_report) = bundle, external_unet_bundle
+    for graph in GRAPH_FILES:
+        assert split_report[graph]["parameters"] == single_report[graph]["parameters"], graph
+    for name in ("text_encoder.onnx", "face_projector.onnx", "vae_decoder.onnx"):
+        assert (split / name).read_bytes() == (single / name).read_bytes(), name
+    # onnx.load reads the data file back into the graph: the model is the single-file one, byte for byte,
+    # once the explicit data_location=DEFAULT that onnx.load leaves on each tensor it read is cleared.
+    loaded = onnx.load(str(split / "unet.onnx"))
+    for init in loaded.graph.initializer:
+        assert init.data_location == onnx.TensorProto.DEFAULT
+        init.ClearField("data_location")
+    assert loaded.SerializeToString() == (single / "unet.onnx").read_bytes()
+    sessions = [session(path / "unet.onnx") for path in (single, split)]
+    for batch in (1, 2, 3):  # export_graphs' check inputs
+        inputs = example_inputs(SMALL, VOCABULARY, "unet", batch, seed=batch)
+        feed = {name: t.numpy() for name, t in inputs.items()}
+        single_out, split_out = (sess.run(None, feed)[0] for sess in sessions)
+        np.testing.assert_array_equal(single_out, split_out)
+
+
+def test_save_graph_replaces_a_previous_data_file(bundle, tmp_path):
+    """onnx appends to an existing data file; a re-export must not, nor leave a stale one behind."""
+    out, _ = bundle
+    model = onnx.load(str(out / "face_projector.onnx"))
+    path = tmp_path / "face_projector.onnx"
+    assert save_graph(model, path, external_data_threshold=0) == ["face_projector.onnx.data"]
+    size = (tmp_path / "face_projector.onnx.data").stat().st_size
+    model = onnx.load(str(path))
+    assert save_graph(model, path, external_data_threshold=0) == ["face_projector.onnx.data"]
+    assert (tmp_path / "face_projector.onnx.data").stat().st_size == size
+    model = onnx.load(str(path))
+    assert save_graph(model, path, external_data_threshold=2**30) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["face_projector.onnx"]
+    tensors = onnx.load(str(path), load_external_data=False).graph.initializer
+    assert {init.data_location for init in tensors} == {onnx.TensorProto.DEFAULT}
+
+
+def test_validate_checks_external_data_files(external_unet_bundle, tmp_path):
+    copy = copy_bundle(external_unet_bundle, tmp_path)
+    data = bytearray((copy / UNET_DATA).read_bytes())
+    data[0] ^= 1
+    (copy / UNET_DATA).write_bytes(bytes(data))
+    problems = validate_bundle(copy)
+    assert len(problems) == 1 and problems[0].startswith(f"{UNET_DATA}: sha256")
+    (copy / UNET_DATA).unlink()
+    assert validate_bundle(copy) == [f"{UNET_DATA}: listed in the manifest but missing"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda m: m["unet"].pop("external_data"),
+            ["unet.onnx: stores weights in 'unet.onnx.data', which its external_data does not list"],
+        ),
+        (
+            lambda m: m["text_encoder"].update(external_data=[UNET_DATA]),
+            ["text_encoder.onnx: external_data lists 'unet.onnx.data', which the graph does not use"],
+        ),
+        (
+            lambda m: m["files"].pop(UNET_DATA),
+            ["unet.onnx.data: external data of unet.onnx is not listed in the manifest's files"],
+        ),
+        (
+            lambda m: m["unet"].update(external_data=[]),
+            ["unet.onnx: external_data must be a non-empty list of file paths"],
+        ),
+        (
+            lambda m: m["unet"].update(external_data="unet.onnx.data"),
+            ["unet.onnx: external_data must be a non-empty list of file paths"],
+        ),
+    ],
+    ids=["undeclared", "unused", "unlisted", "empty", "not-a-list"],
+)
+def test_validate_checks_external_data_declarations(external_unet_bundle, tmp_path, edit, expected):
+    copy = copy_bundle(external_unet_bundle, tmp_path)
+    edit_manifest(copy, edit)
+    assert validate_bundle(copy) == expected

@@ -1,0 +1,113 @@
+/**
+ * Graphs whose weights live in ONNX external-data files (models/README.md, `external_data`): the
+ * manifest checks of src/bundle/validate.ts and the session option built by src/bundle/externalData.ts,
+ * starting from the real models/default manifest with its U-Net's weights declared external.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { externalDataFor } from '../../src/bundle/externalData';
+import type { LoadedBundle } from '../../src/bundle/loadBundle';
+import type { Manifest } from '../../src/bundle/manifest';
+import { validateManifest } from '../../src/bundle/validate';
+
+const base = JSON.parse(readFileSync(new URL('../../models/default/manifest.json', import.meta.url), 'utf8')) as Manifest;
+const DATA_ENTRY = { bytes: 3, sha256: 'a'.repeat(64) };
+
+/** models/default's manifest as the exporter writes it when the U-Net's weights go external. */
+function withExternalUnet(edit: (m: Record<string, any>) => void = () => {}): Record<string, any> {
+  const m = structuredClone(base) as unknown as Record<string, any>;
+  m.unet.external_data = ['unet.onnx.data'];
+  m.files['unet.onnx.data'] = DATA_ENTRY;
+  edit(m);
+  return m;
+}
+
+function problemOf(raw: unknown): string {
+  try {
+    validateManifest(raw);
+  } catch (err) {
+    expect(err).toMatchObject({ code: 'bad_bundle' });
+    return (err as Error).message;
+  }
+  throw new Error('validateManifest accepted the manifest');
+}
+
+describe('validateManifest: external_data', () => {
+  it('accepts a graph with an external-data file listed in files, and graphs without one', () => {
+    const m = validateManifest(withExternalUnet());
+    expect(m.unet.external_data).toEqual(['unet.onnx.data']);
+    expect(m.text_encoder.external_data).toBeUndefined();
+  });
+
+  it('accepts external data on any graph, in a subfolder beside its graph', () => {
+    const m = withExternalUnet((m) => {
+      m.files['graphs/face_embedder.onnx'] = m.files['face_embedder.onnx'];
+      m.files['graphs/face_embedder.onnx.data'] = DATA_ENTRY;
+      delete m.files['face_embedder.onnx'];
+      m.face_embedder.file = 'graphs/face_embedder.onnx';
+      m.face_embedder.external_data = ['graphs/face_embedder.onnx.data'];
+    });
+    expect(validateManifest(m).face_embedder.external_data).toEqual(['graphs/face_embedder.onnx.data']);
+  });
+
+  it.each([
+    ['unlisted file', (m: any) => delete m.files['unet.onnx.data'], /unet.external_data\[0\]: "unet.onnx.data" is not listed in files/],
+    ['not an array', (m: any) => (m.unet.external_data = 'unet.onnx.data'), /unet.external_data: must be an array/],
+    ['empty', (m: any) => (m.unet.external_data = []), /unet.external_data: must not be empty/],
+    ['not a string', (m: any) => (m.unet.external_data = [3]), /unet.external_data\[0\]: must be a string/],
+    ['duplicate', (m: any) => (m.unet.external_data = ['unet.onnx.data', 'unet.onnx.data']), /unet.external_data: must be distinct/],
+    [
+      'another folder',
+      (m: any) => {
+        m.files['weights/unet.onnx.data'] = DATA_ENTRY;
+        m.unet.external_data = ['weights/unet.onnx.data'];
+      },
+      /unet.external_data\[0\]: "weights\/unet.onnx.data" must be in the same folder as "unet.onnx"/,
+    ],
+    [
+      'an escaping path',
+      (m: any) => {
+        m.files['../unet.onnx.data'] = DATA_ENTRY;
+        m.unet.external_data = ['../unet.onnx.data'];
+      },
+      /files\["..\/unet.onnx.data"\]: path must be relative/,
+    ],
+    ['on the face embedder', (m: any) => (m.face_embedder.external_data = {}), /face_embedder.external_data: must be an array/],
+  ])('refuses %s', (_name, edit, pattern) => {
+    expect(problemOf(withExternalUnet(edit))).toMatch(pattern);
+  });
+});
+
+describe('externalDataFor', () => {
+  const bytes = new Uint8Array([1, 2, 3]);
+
+  function bundleOf(manifest: Record<string, any>, files: [string, Uint8Array][]): LoadedBundle {
+    return { manifest: validateManifest(manifest), files: new Map(files) };
+  }
+
+  it("is empty for a graph whose weights are inside its file, as in every graph of models/default", () => {
+    const bundle = bundleOf(structuredClone(base) as unknown as Record<string, any>, []);
+    for (const graph of ['text_encoder', 'face_projector', 'unet', 'vae_decoder', 'face_embedder'] as const) {
+      expect(externalDataFor(bundle, graph)).toEqual([]);
+    }
+  });
+
+  it('hands onnxruntime-web the loaded bytes under the location the graph records: the file name', () => {
+    const bundle = bundleOf(withExternalUnet(), [['unet.onnx.data', bytes]]);
+    const [file, ...rest] = externalDataFor(bundle, 'unet');
+    expect(rest).toEqual([]);
+    expect(file.path).toBe('unet.onnx.data');
+    expect(file.data).toBe(bytes); // the loaded buffer itself, not a copy of up to 2 GB
+    const nested = withExternalUnet((m) => {
+      m.files['sd/unet.onnx'] = m.files['unet.onnx'];
+      m.files['sd/unet.onnx.data'] = DATA_ENTRY;
+      m.unet = { file: 'sd/unet.onnx', external_data: ['sd/unet.onnx.data'] };
+    });
+    expect(externalDataFor(bundleOf(nested, [['sd/unet.onnx.data', bytes]]), 'unet')).toEqual([{ path: 'unet.onnx.data', data: bytes }]);
+  });
+
+  it('names the file when its bytes were not loaded', () => {
+    const bundle = bundleOf(withExternalUnet(), []);
+    expect(() => externalDataFor(bundle, 'unet')).toThrow('Bundle file unet.onnx.data: external data of unet.onnx was not loaded');
+  });
+});
