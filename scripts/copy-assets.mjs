@@ -1,5 +1,5 @@
 // Copies the runtime files that the engine loads by URL into public/ (both folders are gitignored):
-// onnxruntime-web's wasm + its .mjs loaders -> public/ort/, and @mediapipe/tasks-vision's wasm ->
+// onnxruntime-web's wasm + its .mjs loader -> public/ort/, and @mediapipe/tasks-vision's wasm ->
 // public/mediapipe-wasm/ (not reachable through the package's exports, so it cannot be imported).
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,9 @@ function copyFolder(from, to, keep) {
 copyFolder(
   join(root, 'node_modules/onnxruntime-web/dist'),
   join(root, 'public/ort'),
-  (name) => name.startsWith('ort-wasm-') && (name.endsWith('.wasm') || name.endsWith('.mjs')),
+  // The app's entry (ort.min.mjs, see vite.config.ts) loads only the JSEP build, for wasm and WebGPU
+  // alike; the other three variants (plain, asyncify, jspi: 57 MB) belong to other entries.
+  (name) => name === 'ort-wasm-simd-threaded.jsep.mjs' || name === 'ort-wasm-simd-threaded.jsep.wasm',
 );
 copyFolder(
   join(root, 'node_modules/@mediapipe/tasks-vision/wasm'),

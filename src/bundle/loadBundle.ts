@@ -12,6 +12,13 @@ export type LoadProgress = (file: string, loadedBytes: number, totalBytes: numbe
 
 type Fetch = (url: string) => Promise<Response>;
 
+/** Where loadBundle reports the duration of its phases ('manifest', 'fetch <file>', 'sha256 <file>'). */
+export interface PhaseTimer {
+  time<T>(phase: string, job: () => Promise<T>): Promise<T>;
+}
+
+const untimed: PhaseTimer = { time: (_phase, job) => job() };
+
 /** Progress is reported at most every this many bytes (plus at the end of each file). */
 const PROGRESS_EVERY = 1 << 20;
 
@@ -73,15 +80,22 @@ export async function fetchManifest(bundleUrl: string, fetchFn: Fetch = fetch): 
   return validateManifest(raw);
 }
 
-export async function loadBundle(bundleUrl: string, onProgress: LoadProgress, fetchFn: Fetch = fetch): Promise<LoadedBundle> {
-  const manifest = await fetchManifest(bundleUrl, fetchFn);
+export async function loadBundle(
+  bundleUrl: string,
+  onProgress: LoadProgress,
+  fetchFn: Fetch = fetch,
+  timer: PhaseTimer = untimed,
+): Promise<LoadedBundle> {
+  const manifest = await timer.time('manifest', () => fetchManifest(bundleUrl, fetchFn));
   const base = bundleBase(bundleUrl);
   const files = new Map<string, Uint8Array>();
   // One file at a time keeps peak memory at the bundle size and progress easy to follow.
   for (const [path, entry] of Object.entries(manifest.files)) {
-    const res = await get(fetchFn, new URL(path, base), path);
-    const bytes = await readExactly(res, path, entry.bytes, onProgress);
-    const actual = await sha256Hex(bytes);
+    const bytes = await timer.time(`fetch ${path}`, async () => {
+      const res = await get(fetchFn, new URL(path, base), path);
+      return readExactly(res, path, entry.bytes, onProgress);
+    });
+    const actual = await timer.time(`sha256 ${path}`, () => sha256Hex(bytes));
     if (actual !== entry.sha256) throw bundleError(path, [`sha256 mismatch (expected ${entry.sha256}, got ${actual})`]);
     files.set(path, bytes);
   }

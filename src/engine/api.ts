@@ -11,6 +11,13 @@ export interface EngineInfo {
   fallbackReason: string | null;    // e.g. "WebGPU unavailable: no adapter" — shown in the UI
   manifest: Manifest;
   loadMs: number;
+  /**
+   * Where loadMs went: ms per phase ('webgpu probe', 'manifest', 'fetch <file>', 'sha256 <file>',
+   * 'tokenizer', 'session <graph>', 'face detector (during sessions)': its whole creation, which
+   * overlaps the sessions, 'face detector (after sessions)': the wait left after them), in the order
+   * they started.
+   */
+  timings: Record<string, number>;
 }
 
 export type Progress =

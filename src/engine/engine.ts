@@ -29,6 +29,7 @@ import { configureOrt, watchWebGpuDevice } from './ort';
 import { Pipeline } from './pipeline';
 import { Serial } from './serial';
 import { BackendFailure, GraphSet } from './sessions';
+import { PhaseTimes } from './timings';
 import type { Feeds, Outputs } from './tensors';
 
 interface Loaded {
@@ -52,19 +53,34 @@ function rgbToRgba(img: RgbImage): Uint8ClampedArray {
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+async function createDetector(bundle: LoadedBundle): Promise<Detector> {
+  const spec = bundle.manifest.face_detector;
+  try {
+    return await Detector.create(bundle.files.get(spec.file)!, spec.min_confidence);
+  } catch (err) {
+    if (isRuntimeLoadFailure(err)) throw new EngineError('internal', `MediaPipe could not start: ${message(err)}`);
+    throw new EngineError('bad_bundle', `Bundle file ${spec.file}: the face detector could not be created (${message(err)})`);
+  }
+}
+
 export class Engine {
   private loaded: Loaded | null = null;
   private graphs: GraphSet | null = null;
-  private readonly serial = new Serial();
-  /** Set when the WebGPU device is lost; the next graph run switches to wasm. */
-  private deviceLost: string | null = null;
+  private serial = new Serial();
+  /** On WebGPU: why the device was lost, once it is; the next graph run switches to wasm. */
+  private lostReason: string | null = null;
+  /** Called once when the WebGPU device is lost: the graph runs waiting on it (see runGraph). */
+  private readonly lossListeners = new Set<() => void>();
+  /** A WebGPU run was abandoned to the device loss: ORT refuses the next run once (see runGraph). */
+  private abandonedRun = false;
   private switching: Promise<void> | null = null;
   private current: CancelToken | null = null;
 
   async init(bundleUrl: string, preference: BackendPreference, onProgress: (p: Progress) => void): Promise<EngineInfo> {
     const t0 = performance.now();
+    const times = new PhaseTimes();
     await this.dispose();
-    const webgpuProblem = preference === 'wasm' ? 'not requested' : await probeWebGpu();
+    const webgpuProblem = preference === 'wasm' ? 'not requested' : await times.time('webgpu probe', probeWebGpu);
     const choice = chooseBackend(preference, {
       webgpuProblem,
       crossOriginIsolated: globalThis.crossOriginIsolated === true,
@@ -72,45 +88,62 @@ export class Engine {
     });
     const wasmThreads = configureOrt(choice.wasmThreads);
 
-    const bundle = await loadBundle(bundleUrl, (file, loadedBytes, totalBytes) =>
-      onProgress({ kind: 'load', file, loadedBytes, totalBytes }),
+    const bundle = await loadBundle(
+      bundleUrl,
+      (file, loadedBytes, totalBytes) => onProgress({ kind: 'load', file, loadedBytes, totalBytes }),
+      fetch,
+      times,
     );
     const m = bundle.manifest;
     let tokenizer: ClipTokenizer;
     try {
-      tokenizer = await ClipTokenizer.fromGzipBytes(bundle.files.get(m.tokenizer.vocab_file)!);
+      tokenizer = await times.time('tokenizer', () => ClipTokenizer.fromGzipBytes(bundle.files.get(m.tokenizer.vocab_file)!));
     } catch (err) {
       throw new EngineError('bad_bundle', `Bundle file ${m.tokenizer.vocab_file}: not a CLIP BPE merges file (${message(err)})`);
     }
 
-    const onGraph = (graph: GraphName) => onProgress({ kind: 'session', graph });
+    // GraphSet.create announces each graph before creating its session: a lap per graph.
+    let lapSuffix = '';
+    const onGraph = (graph: GraphName) => {
+      times.lap(`session ${graph}${lapSuffix}`);
+      onProgress({ kind: 'session', graph });
+    };
+    // MediaPipe (its own wasm runtime) starts while the ORT sessions are created, one at a time as
+    // before: its download, compile and graph setup overlap theirs (tests/bench: load phases).
+    const detecting = times.time('face detector (during sessions)', () => createDetector(bundle));
+    void detecting.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
     let fallbackReason = choice.fallbackReason;
     try {
-      this.graphs = await GraphSet.create(bundle, choice.backend, this.serial, onGraph);
+      try {
+        this.graphs = await GraphSet.create(bundle, choice.backend, this.serial, onGraph);
+      } catch (err) {
+        if (!(err instanceof BackendFailure)) throw err;
+        fallbackReason = `WebGPU failed: ${err.message}`;
+        lapSuffix = ' (wasm, after WebGPU failed)';
+        this.graphs = await GraphSet.create(bundle, 'wasm', this.serial, onGraph);
+      }
     } catch (err) {
-      if (!(err instanceof BackendFailure)) throw err;
-      fallbackReason = `WebGPU failed: ${err.message}`;
-      this.graphs = await GraphSet.create(bundle, 'wasm', this.serial, onGraph);
+      void detecting.then((d) => d.close(), () => undefined);
+      throw err;
     }
+    times.lap(null);
     if (this.graphs.backend === 'webgpu') {
+      const graphs = this.graphs;
       await watchWebGpuDevice((why) => {
-        this.deviceLost = why;
+        if (this.graphs !== graphs) return;
+        this.lostReason = why;
+        for (const listener of this.lossListeners) listener();
       });
     }
 
     onProgress({ kind: 'session', graph: 'face_detector' });
-    let detector: Detector;
-    try {
-      detector = await Detector.create(bundle.files.get(m.face_detector.file)!, m.face_detector.min_confidence);
-    } catch (err) {
-      if (isRuntimeLoadFailure(err)) throw new EngineError('internal', `MediaPipe could not start: ${message(err)}`);
-      throw new EngineError('bad_bundle', `Bundle file ${m.face_detector.file}: the face detector could not be created (${message(err)})`);
-    }
+    const detector = await times.time('face detector (after sessions)', () => detecting);
 
     const encodeIds = (prompt: string) => encodePrompt(tokenizer, prompt, m.tokenizer, m.face_token_positions).inputIds;
     const pipeline = new Pipeline(m, encodeIds, (graph, feeds) => this.runGraph(graph, feeds), () => this.graphs!.ops);
     this.loaded = { bundle, tokenizer, detector, pipeline };
-    return { backend: this.graphs.backend, wasmThreads, fallbackReason, manifest: m, loadMs: performance.now() - t0 };
+    const loadMs = performance.now() - t0;
+    return { backend: this.graphs.backend, wasmThreads, fallbackReason, manifest: m, loadMs, timings: times.toRecord() };
   }
 
   private require(): Loaded {
@@ -126,9 +159,18 @@ export class Engine {
   private switchToWasm(): Promise<void> {
     this.switching ??= (async () => {
       const old = this.graphs!;
-      await old.release();
+      const deviceLost = this.lostReason !== null;
+      this.lostReason = null;
+      if (deviceLost) {
+        // A run on the lost device never settles, and everything queued behind it on the old Serial
+        // would wait forever: the wasm sessions get a new Serial; the old sessions' release stays
+        // queued behind that run (their weights were on the lost GPU).
+        this.serial = new Serial();
+        void old.release();
+      } else {
+        await old.release();
+      }
       this.graphs = await GraphSet.create(this.require().bundle, 'wasm', this.serial, () => undefined);
-      this.deviceLost = null;
     })().finally(() => {
       this.switching = null;
     });
@@ -138,18 +180,46 @@ export class Engine {
   private async runGraph(graph: GraphName, feeds: Feeds): Promise<Outputs> {
     if (this.switching) await this.switching;
     const graphs = this.graphs!;
-    let failure: string | null = graphs.backend === 'webgpu' ? this.deviceLost : null;
+    if (graphs.backend !== 'webgpu') return this.runOnWasm(graphs, graph, feeds);
+    let failure = this.lostReason === null ? null : `device lost: ${this.lostReason}`;
     if (failure === null) {
+      // ORT's run on a lost WebGPU device never settles (seen after GPUDevice.destroy() and after a
+      // GPU process crash, tests/e2e/flows.mjs 'webgpu-device-loss'), so the loss ends the wait.
+      let onLoss!: () => void;
+      const lost = new Promise<never>((_, reject) => (onLoss = () => reject(new Error('device lost'))));
+      this.lossListeners.add(onLoss);
       try {
-        return await graphs.run(graph, feeds);
+        return await Promise.race([graphs.run(graph, feeds), lost]);
       } catch (err) {
-        if (graphs.backend !== 'webgpu') throw err;
-        failure = `${graph} failed on WebGPU: ${message(err)}`;
+        if (this.lostReason === null) {
+          failure = `${graph} failed on WebGPU: ${message(err)}`;
+        } else {
+          failure = `device lost during ${graph}: ${this.lostReason}`;
+          this.abandonedRun = true;
+        }
+      } finally {
+        this.lossListeners.delete(onLoss);
       }
     }
     if (this.graphs === graphs) await this.switchToWasm();
     else if (this.switching) await this.switching;
     throw new EngineError('webgpu_failed', `WebGPU failed (${failure}); switched to wasm`);
+  }
+
+  /**
+   * onnxruntime-web 1.30 marks one run as in progress for the whole runtime; a run abandoned on a lost
+   * device keeps the mark, so the next run is refused with "Session already started", and ORT clears
+   * the mark as it refuses. That one refusal is retried here rather than shown to the user.
+   */
+  private async runOnWasm(graphs: GraphSet, graph: GraphName, feeds: Feeds): Promise<Outputs> {
+    if (!this.abandonedRun) return graphs.run(graph, feeds);
+    this.abandonedRun = false;
+    try {
+      return await graphs.run(graph, feeds);
+    } catch (err) {
+      if (!message(err).includes('Session already started')) throw err;
+      return graphs.run(graph, feeds);
+    }
   }
 
   async analyzeImage(image: Blob, pickFace?: number): Promise<FaceAnalysis> {
@@ -253,6 +323,8 @@ export class Engine {
     this.loaded = null;
     await this.graphs?.release();
     this.graphs = null;
-    this.deviceLost = null;
+    this.lossListeners.clear();
+    this.lostReason = null;
+    this.abandonedRun = false;
   }
 }

@@ -1,5 +1,6 @@
 import { weightedMean } from '../face/embeddingOps';
 import { EMPTY_SLOT, useStore, type FacePhoto, type SlotId } from '../store';
+import { noteBackendSwitch } from './backendSwitch';
 import type { EngineClient } from './engineContext';
 import { noticeFromError } from './messages';
 
@@ -26,6 +27,7 @@ function fail(slot: SlotId, isCurrent: () => boolean, err: unknown, subject: str
   const s = useStore.getState();
   s.updateFace(slot, { busy: false });
   s.raise(alertSource(slot), noticeFromError(err, subject));
+  noteBackendSwitch(err);
 }
 
 export async function loadPhoto(client: EngineClient, slot: SlotId, file: File): Promise<void> {

@@ -2,6 +2,7 @@ import type { GenerateRequest } from '../engine/api';
 import { toEngineError } from '../engine/errors';
 import { useStore, type AppState } from '../store';
 import type { EngineClient } from './engineContext';
+import { noteBackendSwitch } from './backendSwitch';
 import { mixFaces } from './faceMix';
 import { noticeFromError } from './messages';
 
@@ -47,6 +48,6 @@ export async function runGeneration(client: EngineClient, req: GenerateRequest, 
     const code = toEngineError(err).code;
     if (code === 'cancelled') return;
     s.raise('generate', noticeFromError(err, 'Generation'));
-    if (code === 'webgpu_failed' && !retried) await runGeneration(client, req, true);
+    if (noteBackendSwitch(err) && !retried) await runGeneration(client, req, true);
   }
 }

@@ -1,13 +1,15 @@
-// npm run bench [-- --runs=N] [--backend=wasm|webgpu] [--skip-build] [--wasm-steps=N] [--webgpu-steps=N]
+// npm run bench [-- --runs=N] [--backend=wasm|webgpu] [--skip-build] [--wasm-steps=N] [--webgpu-steps=N] [--load-only]
 // Times the built app in headless Chromium through the ?test=1 hook (window.__face0): cold and warm
-// bundle load, ms per U-Net call by batch size, U-Net calls per step for three guidance settings,
-// and end-to-end ms per image. Reports medians of N runs; writes bench-output/bench.json.
+// bundle load with its per-phase breakdown (EngineInfo.timings), ms per U-Net call by batch size,
+// U-Net calls per step for three guidance settings, and end-to-end ms per image (not with
+// --load-only). Reports medians of N runs; writes bench-output/bench.json.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { openApp, waitForImage } from '../e2e/app.mjs';
 import { launchBrowser, outputDir, parseArgs, serveApp } from '../e2e/harness.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const RUNS = Number(args.runs ?? 5);
+const LOAD_ONLY = Boolean(args['load-only']);
 const backends = args.backend ? [args.backend] : ['wasm', 'webgpu'];
 // SwiftShader WebGPU is a CPU emulation, several seconds per U-Net call: fewer steps there.
 const STEPS = { wasm: Number(args['wasm-steps'] ?? 20), webgpu: Number(args['webgpu-steps'] ?? 4) };
@@ -35,7 +37,14 @@ const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 async function engineInfo(page) {
   return page.evaluate(() => {
     const i = window.__face0.state().info;
-    return { loadMs: i.loadMs, backend: i.backend, wasmThreads: i.wasmThreads, fallbackReason: i.fallbackReason, name: i.manifest.name };
+    return {
+      loadMs: i.loadMs,
+      timings: i.timings,
+      backend: i.backend,
+      wasmThreads: i.wasmThreads,
+      fallbackReason: i.fallbackReason,
+      name: i.manifest.name,
+    };
   });
 }
 
@@ -66,6 +75,12 @@ async function timed(page, req) {
   }, req);
 }
 
+/** Median ms per load phase over runs (a phase missing from a run counts as absent, not as 0). */
+function medianPhases(timings) {
+  const phases = [...new Set(timings.flatMap((t) => Object.keys(t)))];
+  return Object.fromEntries(phases.map((p) => [p, round(median(timings.filter((t) => p in t).map((t) => t[p])))]));
+}
+
 async function benchBackend(browser, base, backend) {
   const steps = STEPS[backend];
   const cold = [];
@@ -73,11 +88,28 @@ async function benchBackend(browser, base, backend) {
   let info;
   for (let i = 0; i < RUNS; i++) {
     const r = await coldAndWarmLoad(browser, base, backend);
-    cold.push(r.cold.loadMs);
-    warm.push(r.warm.loadMs);
+    cold.push(r.cold);
+    warm.push(r.warm);
     info = r.cold;
   }
-  console.log(`  [${backend}] load: cold ${cold.map(Math.round).join(', ')} ms; warm ${warm.map(Math.round).join(', ')} ms`);
+  const coldMs = cold.map((r) => r.loadMs);
+  const warmMs = warm.map((r) => r.loadMs);
+  console.log(`  [${backend}] load: cold ${coldMs.map(Math.round).join(', ')} ms; warm ${warmMs.map(Math.round).join(', ')} ms`);
+  const load = {
+    coldMs: round(median(coldMs)),
+    warmMs: round(median(warmMs)),
+    coldRuns: coldMs.map(Math.round),
+    warmRuns: warmMs.map(Math.round),
+    coldPhasesMs: medianPhases(cold.map((r) => r.timings)),
+    warmPhasesMs: medianPhases(warm.map((r) => r.timings)),
+  };
+  const identity = {
+    backend,
+    label: info.backend === 'webgpu' ? 'WebGPU' : `wasm, ${info.wasmThreads} threads`,
+    fallbackReason: info.fallbackReason,
+    bundle: info.name,
+  };
+  if (LOAD_ONLY) return { ...identity, load };
 
   const context = await browser.newContext();
   const page = await openApp(context, base, { backend, steps });
@@ -114,11 +146,8 @@ async function benchBackend(browser, base, backend) {
   }
   await context.close();
   return {
-    backend,
-    label: info.backend === 'webgpu' ? 'WebGPU' : `wasm, ${info.wasmThreads} threads`,
-    fallbackReason: info.fallbackReason,
-    bundle: info.name,
-    load: { coldMs: round(median(cold)), warmMs: round(median(warm)), coldRuns: cold.map(Math.round), warmRuns: warm.map(Math.round) },
+    ...identity,
+    load,
     unetMsPerCall: perCall,
     unetCallsPerStep: plans,
     endToEnd: { steps, w: W, c: 1, a: 0, ms: round(median(e2e)), wallMs: round(median(wall)), runs: e2e.map(Math.round) },
@@ -132,6 +161,9 @@ function table(results) {
   row(['---', ...results.map(() => '---')]);
   row(['bundle load, cold (ms)', ...results.map((r) => r.load.coldMs)]);
   row(['bundle load, warm (ms)', ...results.map((r) => r.load.warmMs)]);
+  const phases = [...new Set(results.flatMap((r) => Object.keys(r.load.coldPhasesMs ?? {})))];
+  for (const p of phases) row([`  cold: ${p} (ms)`, ...results.map((r) => r.load.coldPhasesMs?.[p] ?? '')]);
+  if (results.some((r) => !r.unetMsPerCall)) return lines.join('\n');
   for (const [i, b] of BATCHES.entries()) row([`U-Net call, batch ${b.rows} (ms)`, ...results.map((r) => r.unetMsPerCall[i].msPerCall)]);
   for (const [i, p] of PLANS.entries()) {
     row([`c=${p.c}, a=${p.a}: calls/step x rows`, ...results.map((r) => `${r.unetCallsPerStep[i].unetCallsPerStep} x ${r.unetCallsPerStep[i].rowsPerCall}`)]);

@@ -9,6 +9,7 @@ import {
   openApp,
   parseStats,
   pixelStd,
+  readImage,
   resultId,
   sameImage,
   setSlider,
@@ -358,6 +359,95 @@ async function goldenExtraction({ page, manifest }) {
   return `${golden.photos.length} photos: worst box error ${worstBox.toFixed(2)} px (tol ${GOLDEN_BOX_TOL_PX}), worst cosine ${worstCos.toFixed(6)} (min ${GOLDEN_MIN_COSINE})`;
 }
 
+// Generous for the fallback itself (measured here: device loss to wasm image in ~5 s: wasm sessions
+// recreated, then one short generation); before the fix the interrupted run never finished.
+const FALLBACK_TIMEOUT_MS = 120_000;
+// The same request through the same wasm kernels; only thread-dependent summation order may differ.
+const FALLBACK_MAX_LEVEL_DIFF = 1;
+
+/** The request the page's current controls describe, with no face (requestFromState in src/ui/generation.ts). */
+async function currentRequest(page) {
+  return page.evaluate(() => {
+    const s = window.__face0.state();
+    return { prompt: s.prompt, face: { kind: 'none' }, w: s.w, c: s.c, a: s.a, steps: s.steps, seed: s.seed };
+  });
+}
+
+/**
+ * (f) WebGPU only, last (it crashes the browser's GPU process): the GPU process crashes while an
+ * image is being made (CDP Browser.crashGpuProcess, so the GPUDevice ORT holds is lost for real,
+ * with no test hook in the app). The interrupted image is then made on wasm and equals a wasm
+ * reference run of the same request; the badge and a lasting warning say why; nothing hangs.
+ */
+async function webgpuDeviceLoss({ page, context, base }) {
+  await waitForImage(page, 0);
+  const before = await resultId(page);
+  const lastRequest = await page.evaluate(() => window.__face0.state().generation.requestId);
+  await page.getByRole('textbox', { name: 'Prompt' }).fill('a photo of a smiling person');
+  // The new request has passed step 1: its GPU work (seconds per U-Net call on SwiftShader) is under
+  // way when the crash comes. (Steps are reported as they are queued on the GPU, so the "Step 1"
+  // text may show only for a moment: the state is polled instead.)
+  await page.waitForFunction(
+    (prev) => {
+      const g = window.__face0.state().generation;
+      return g.running && g.requestId > prev && g.step >= 1;
+    },
+    lastRequest,
+    { timeout: 300_000, polling: 20 },
+  );
+  const req = await currentRequest(page);
+  const cdp = await context.browser().newBrowserCDPSession();
+  try {
+    await cdp.send('Browser.crashGpuProcess');
+  } finally {
+    await cdp.detach();
+  }
+  const crashedAt = Date.now();
+  const midRun = await page.evaluate(() => {
+    const s = window.__face0.state();
+    return s.generation.running && (s.result?.requestId ?? 0) < s.generation.requestId;
+  });
+  assert(midRun, 'the image was already finished when the GPU process crashed: the test did not hit a running generation');
+  await page.waitForFunction(
+    (prev) => {
+      const fig = document.querySelector('[data-testid="result"]');
+      return fig && fig.dataset.state === 'ready' && Number(fig.dataset.requestId) > prev;
+    },
+    before,
+    { timeout: FALLBACK_TIMEOUT_MS, polling: 100 },
+  );
+  const fallbackMs = Date.now() - crashedAt;
+  const img = await readImage(page);
+  assert(img.stats.includes('· wasm'), `the image after the crash was not made on wasm: "${img.stats}"`);
+  const badge = (await page.getByLabel('Backend').innerText()).trim();
+  assert(badge.startsWith('wasm'), `badge "${badge}" after the device loss, expected wasm`);
+  const warning = (await page.locator('.alert[data-source="backend"]').innerText()).trim();
+  assert(warning.includes('WebGPU failed') && warning.includes('device lost'), `fallback warning lacks the reason: "${warning}"`);
+  assert((await page.locator('.alert[data-source="generate"]').count()) === 0, 'the generation error stayed after the image was made on wasm');
+
+  // Reference: the same request in a fresh page on wasm.
+  const refContext = await context.browser().newContext();
+  try {
+    const ref = await openApp(refContext, base, { backend: 'wasm', steps: req.steps });
+    // The page's own first image goes first, or it would supersede (cancel) the reference request.
+    await waitForImage(ref, 0);
+    const refB64 = await ref.evaluate(async (r) => {
+      const out = await window.__face0.client.generate(r, () => {});
+      let s = '';
+      for (let i = 0; i < out.rgba.length; i += 0x8000) s += String.fromCharCode(...out.rgba.subarray(i, i + 0x8000));
+      return btoa(s);
+    }, req);
+    const refPixels = Buffer.from(refB64, 'base64');
+    assert(refPixels.length === img.pixels.length, `reference has ${refPixels.length} bytes, the image ${img.pixels.length}`);
+    let worst = 0;
+    for (let i = 0; i < refPixels.length; i++) if (i % 4 !== 3) worst = Math.max(worst, Math.abs(refPixels[i] - img.pixels[i]));
+    assert(worst <= FALLBACK_MAX_LEVEL_DIFF, `image after the fallback differs from the wasm reference by ${worst} levels (max ${FALLBACK_MAX_LEVEL_DIFF})`);
+    return `crash mid-run; wasm image ${fallbackMs} ms later, max diff vs wasm reference ${worst} levels; warning "${warning.replace(/\s*×$/, '').replace(/\s+/g, ' ')}"`;
+  } finally {
+    await refContext.close();
+  }
+}
+
 export const FLOWS = [
   { name: 'upload-generate-sliders', fn: uploadAndSliders },
   { name: 'interpolation', fn: interpolation },
@@ -365,6 +455,7 @@ export const FLOWS = [
   { name: 'cancel', fn: cancel },
   { name: 'privacy', fn: privacy },
   { name: 'golden-extraction', fn: goldenExtraction },
+  { name: 'webgpu-device-loss', fn: webgpuDeviceLoss, backends: ['webgpu'] },
 ];
 
 /** Backend badge and fallback message; a missing bundle and a bad bundle name give their messages. */

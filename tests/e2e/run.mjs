@@ -54,7 +54,7 @@ try {
         );
       }
       for (const flow of FLOWS) {
-        if (only && !only.includes(flow.name)) continue;
+        if ((only && !only.includes(flow.name)) || (flow.backends && !flow.backends.includes(backend))) continue;
         await runner.run(`${backend}: ${flow.name}`, () => runFlow(browser, server.base, backend, flow));
       }
     } finally {

@@ -3,33 +3,21 @@
  * manifest checks of src/bundle/validate.ts and the session option built by src/bundle/externalData.ts,
  * starting from the real models/default manifest with its U-Net's weights declared external.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { externalDataFor } from '../../src/bundle/externalData';
 import type { LoadedBundle } from '../../src/bundle/loadBundle';
-import type { Manifest } from '../../src/bundle/manifest';
+import { base, mutated, problemOf } from './manifestCases';
 import { validateManifest } from '../../src/bundle/validate';
 
-const base = JSON.parse(readFileSync(new URL('../../models/default/manifest.json', import.meta.url), 'utf8')) as Manifest;
 const DATA_ENTRY = { bytes: 3, sha256: 'a'.repeat(64) };
 
 /** models/default's manifest as the exporter writes it when the U-Net's weights go external. */
 function withExternalUnet(edit: (m: Record<string, any>) => void = () => {}): Record<string, any> {
-  const m = structuredClone(base) as unknown as Record<string, any>;
-  m.unet.external_data = ['unet.onnx.data'];
-  m.files['unet.onnx.data'] = DATA_ENTRY;
-  edit(m);
-  return m;
-}
-
-function problemOf(raw: unknown): string {
-  try {
-    validateManifest(raw);
-  } catch (err) {
-    expect(err).toMatchObject({ code: 'bad_bundle' });
-    return (err as Error).message;
-  }
-  throw new Error('validateManifest accepted the manifest');
+  return mutated((m) => {
+    m.unet.external_data = ['unet.onnx.data'];
+    m.files['unet.onnx.data'] = DATA_ENTRY;
+    edit(m);
+  });
 }
 
 describe('validateManifest: external_data', () => {

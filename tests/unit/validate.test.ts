@@ -1,26 +1,7 @@
 /** Manifest and graph-I/O checks (src/bundle/validate.ts), starting from the real models/default manifest. */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { expectedGraphIO, validateGraphIO, validateManifest, type GraphValueInfo } from '../../src/bundle/validate';
-import type { Manifest } from '../../src/bundle/manifest';
-
-const base = JSON.parse(readFileSync(new URL('../../models/default/manifest.json', import.meta.url), 'utf8')) as Manifest;
-
-function mutated(edit: (m: Record<string, any>) => void): unknown {
-  const m = structuredClone(base) as unknown as Record<string, any>;
-  edit(m);
-  return m;
-}
-
-function problemOf(raw: unknown): string {
-  try {
-    validateManifest(raw);
-  } catch (err) {
-    expect(err).toMatchObject({ code: 'bad_bundle' });
-    return (err as Error).message;
-  }
-  throw new Error('validateManifest accepted the manifest');
-}
+import { base, mutated, problemOf } from './manifestCases';
 
 describe('validateManifest', () => {
   it('accepts the default bundle manifest', () => {
