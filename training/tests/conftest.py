@@ -1,14 +1,20 @@
 """Shared fixtures for the training-pipeline tests: the tiny shards of shards.py, their augmented
 version, and a micro model config."""
 
+import argparse
 import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from shards import write_raw_shards
 
 from face0.configs import TINY, TextEncoderConfig, UNetConfig, VAEConfig
+
+REPO = Path(__file__).resolve().parents[2]
+# The face models and the CLIP BPE file are copied, not rebuilt, into every bundle.
+FACE_MODELS = REPO / "models" / "default"
 
 # A micro configuration derived from tiny: same block types, small widths, 32x32 images, 8x8 latents.
 MICRO = dataclasses.replace(
@@ -55,3 +61,24 @@ def micro_config_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("config") / "micro.json"
     path.write_text(json.dumps(dataclasses.asdict(MICRO)))
     return path
+
+
+def export_checkpoint(checkpoint: Path, out: Path, name: str) -> dict:
+    """`python -m face0 export --checkpoint` (float32, a 2-component prior on random embeddings) into
+    `out`; returns the manifest."""
+    from face0 import export
+    from face0.bundle import MANIFEST_FILE, validate_bundle
+
+    faces = out.parent / f"{name}-faces.npy"
+    np.save(faces, np.random.default_rng(1).normal(size=(16, 256)).astype(np.float32))
+    parser = argparse.ArgumentParser()
+    export.add_arguments(parser)
+    export.run(
+        parser.parse_args(
+            ["--checkpoint", str(checkpoint), "--out", str(out), "--name", name, "--description", "test",
+             "--face-models", str(FACE_MODELS), "--clip-dir", str(FACE_MODELS), "--prior-embeddings",
+             str(faces), "--prior-components", "2", "--no-float16"]
+        )
+    )  # fmt: skip
+    assert validate_bundle(out) == []
+    return json.loads((out / MANIFEST_FILE).read_text())

@@ -1,4 +1,3 @@
-import argparse
 import dataclasses
 import json
 import shutil
@@ -9,7 +8,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-from conftest import MICRO
+from conftest import FACE_MODELS, MICRO, export_checkpoint
 
 from face0.bundle import GRAPH_IO, MANIFEST_FILE, validate_bundle
 from face0.configs import ModelConfig, VAEConfig
@@ -29,10 +28,6 @@ from face0.face_prior import fit_face_prior
 from face0.facemodels.detector import DETECTOR_FILE
 from face0.facemodels.embedder import EMBEDDER_FILE
 from face0.models import CompactVocabulary, build_models
-
-REPO = Path(__file__).resolve().parents[2]
-# The face models and tokenizer file are copied, not rebuilt, into every bundle.
-FACE_MODELS = REPO / "models" / "default"
 
 # MICRO with a two-block VAE (16x16 latents) and a scaling factor that is not 1, small enough to export
 # in a second.
@@ -203,19 +198,8 @@ def test_export_from_a_checkpoint_uses_its_ema_weights_config_and_vocabulary(aug
     )  # fmt: skip
     train(options)
     checkpoint = latest_checkpoint(tmp_path / "run")
-    np.save(tmp_path / "faces.npy", np.random.default_rng(1).normal(size=(16, 256)).astype(np.float32))
-    parser = argparse.ArgumentParser()
-    export.add_arguments(parser)
     out = tmp_path / "bundle"
-    export.run(
-        parser.parse_args(
-            ["--checkpoint", str(checkpoint), "--out", str(out), "--name", "ckpt", "--description", "test",
-             "--face-models", str(FACE_MODELS), "--clip-dir", str(FACE_MODELS), "--prior-embeddings",
-             str(tmp_path / "faces.npy"), "--prior-components", "2", "--no-float16"]
-        )
-    )  # fmt: skip
-    assert validate_bundle(out) == []
-    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    manifest = export_checkpoint(checkpoint, out, "ckpt")
     assert manifest["vae_scaling_factor"] == 0.37
     ema, raw = load_checkpoint_models(checkpoint), load_checkpoint_models(checkpoint, ema=False)
     tokenizer = clip_tokenizer(MICRO.face_token_positions)

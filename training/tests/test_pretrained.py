@@ -17,21 +17,19 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from conftest import export_checkpoint
 from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
 from safetensors.torch import load_file, save_file
 from transformers import CLIPTextConfig, CLIPTextModel
 
 from face0 import export
 from face0 import train as train_stage
-from face0.bundle import MANIFEST_FILE, validate_bundle
 from face0.configs import DATA_DIR, SD15, SchedulerConfig
 from face0.models import CLIP_BOS_ID, CLIP_EOS_ID, FULL_VOCABULARY
 from face0.pretrained import load_pretrained_models, pretrained_model_config
 from face0.sample import clip_tokenizer
 from face0.train import ddpm_scheduler, latest_checkpoint, load_checkpoint_models
 
-REPO = Path(__file__).resolve().parents[2]
-FACE_MODELS = REPO / "models" / "default"  # face models and the CLIP BPE file copied into bundles
 CLIP_DIR = DATA_DIR / "clip"  # vocab.json + merges.txt: the files of SD 1.5's tokenizer/ folder
 
 WIDTH = 32  # text width = cross_attention_dim
@@ -309,19 +307,8 @@ def test_train_resume_and_export_from_a_pretrained_directory(augmented_shards, s
         same = all(torch.equal(before[k], after[k]) for k in before if k.startswith(part))
         assert same == frozen, part
 
-    np.save(tmp_path / "faces.npy", np.random.default_rng(1).normal(size=(16, 256)).astype(np.float32))
-    export_parser = argparse.ArgumentParser()
-    export.add_arguments(export_parser)
     out = tmp_path / "bundle"
-    export.run(
-        export_parser.parse_args(
-            ["--checkpoint", str(checkpoint), "--out", str(out), "--name", "sd", "--description", "test",
-             "--face-models", str(FACE_MODELS), "--clip-dir", str(FACE_MODELS), "--prior-embeddings",
-             str(tmp_path / "faces.npy"), "--prior-components", "2", "--no-float16"]
-        )
-    )  # fmt: skip
-    assert validate_bundle(out) == []
-    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    manifest = export_checkpoint(checkpoint, out, "sd")
     assert manifest["scheduler"] == {"kind": "ddim", **dataclasses.asdict(pretrained.config.scheduler)}
     assert manifest["scheduler"]["beta_schedule"] == "linear"
     assert manifest["vae_scaling_factor"] == SCALING_FACTOR and manifest["image_size"] == 32
