@@ -12,10 +12,11 @@ echo "== engine worker in Chromium (wasm vs Node onnxruntime, WebGPU vs wasm)"
 npx vitest run --config tests/node/vitest.config.ts
 echo "== browser e2e (wasm: every flow)"
 node tests/e2e/run.mjs --backend=wasm
-# SwiftShader WebGPU is a CPU emulation (~10 s per U-Net call here): the flows that exercise every
-# graph on WebGPU (generation with sliders, the face embedder against the Python goldens), at 2 steps,
-# and the device-loss fallback (it crashes the GPU process, so it runs last).
-# `npm run test:e2e` runs every flow on both backends (~40 min).
-echo "== browser e2e (WebGPU: generation, extraction, device loss)"
-node tests/e2e/run.mjs --backend=webgpu --skip-build --webgpu-steps=2 --only=startup,upload-generate-sliders,golden-extraction,webgpu-device-loss
+# SwiftShader WebGPU is a CPU emulation (~10 s per U-Net call here), so the WebGPU run is at 2 steps: the
+# three user flows (upload and sliders; second face and interpolation; random and averaged faces with the
+# bad-input messages), the face embedder against the Python goldens, and the device-loss fallback (it
+# crashes the GPU process, so it runs last). Only cancel and privacy are wasm-only here;
+# `npm run test:e2e` runs every flow on both backends.
+echo "== browser e2e (WebGPU: the three user flows, extraction, device loss)"
+node tests/e2e/run.mjs --backend=webgpu --skip-build --webgpu-steps=2 --only=startup,upload-generate-sliders,interpolation,faces-and-bad-inputs,golden-extraction,webgpu-device-loss
 echo "== all tests passed in $(( $(date +%s) - start )) s"
