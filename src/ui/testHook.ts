@@ -11,8 +11,6 @@ export interface TimedGeneration {
   unetCalls: number;
   unetBatch: number;
   backend: Backend;
-  /** performance.now() at each step progress event, for per-U-Net-call timing. */
-  stepTimes: number[];
 }
 
 /** What e2e tests and the benchmark reach through page.evaluate (only with ?test=1). */
@@ -35,18 +33,14 @@ export function installTestHook(client: EngineClient, options: UrlOptions): void
     options,
     state: () => useStore.getState(),
     async timedGenerate(req) {
-      const stepTimes: number[] = [];
       const start = performance.now();
-      const r = await client.generate(req, (p) => {
-        if (p.kind === 'step') stepTimes.push(performance.now());
-      });
+      const r = await client.generate(req, () => {});
       return {
         ms: r.ms,
         wallMs: performance.now() - start,
         unetCalls: r.unetCalls,
         unetBatch: r.unetBatch,
         backend: r.backend,
-        stepTimes,
       };
     },
   };
