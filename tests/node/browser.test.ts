@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEnginePage } from './page';
 import type { GenerateRequest } from '../../src/engine/api';
 import { loadBundle } from '../../src/bundle/loadBundle';
 import { CancelToken } from '../../src/engine/cancel';
@@ -46,14 +47,7 @@ async function openPage(webgpu: boolean, path = 'tests/node/smoke.html'): Promis
     args: ['--no-sandbox', ...(webgpu ? ['--enable-unsafe-webgpu'] : [])],
   });
   browsers.push(browser);
-  const page = await browser.newPage();
-  page.on('pageerror', (e) => console.log('[pageerror]', e.message));
-  await page.goto(`${BASE}/${path}`, { timeout: 180_000, waitUntil: 'domcontentloaded' });
-  // Vite may reload the page once after optimising dependencies on first use.
-  await page.waitForFunction(() => window.ready === true, null, { timeout: 120_000 });
-  await page.waitForTimeout(1500);
-  await page.waitForFunction(() => window.ready === true, null, { timeout: 120_000 });
-  return page;
+  return openEnginePage(browser, BASE, path);
 }
 
 function bytesOf(name: string): number[] {

@@ -1,4 +1,4 @@
-/** Opening tests/node/smoke.html (the engine client on window) on a Vite dev server, for the browser tests. */
+/** Opening a test page (default tests/node/smoke.html: the engine client on window) on a Vite dev server, for the browser tests. */
 import type { Browser, Page } from 'playwright-core';
 
 const CONTEXT_GONE = 'Execution context was destroyed';
@@ -11,10 +11,10 @@ async function whenReady(page: Page): Promise<void> {
  * Vite reloads the page when its dependency optimiser finishes, which on a loaded machine can be
  * many seconds after the first load; calls made before then die with the page.
  */
-export async function openEnginePage(browser: Browser, base: string): Promise<Page> {
+export async function openEnginePage(browser: Browser, base: string, path = 'tests/node/smoke.html'): Promise<Page> {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.log('[pageerror]', e.message));
-  await page.goto(`${base}/tests/node/smoke.html`, { timeout: 180_000, waitUntil: 'domcontentloaded' });
+  await page.goto(`${base}/${path}`, { timeout: 180_000, waitUntil: 'domcontentloaded' });
   await whenReady(page);
   await page.waitForLoadState('networkidle', { timeout: 180_000 });
   await whenReady(page);
