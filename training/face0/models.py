@@ -125,6 +125,9 @@ def insert_face_tokens(
     Zeros are the "no face" condition: what classifier-free guidance and the app's *_noface rows use.
     """
     context = text_states.clone()
+    # Under bf16 autocast the projector's Linear layers give bfloat16 while the text encoder's final
+    # LayerNorm gives float32: the face tokens take the context's dtype.
+    face_tokens = face_tokens.to(context.dtype)
     context[:, list(positions)] = face_tokens * has_face.to(face_tokens.dtype)[:, None, None]
     return context
 
