@@ -11,6 +11,7 @@ import argparse
 import copy
 import dataclasses
 import json
+import math
 import os
 import random
 import time
@@ -114,6 +115,10 @@ class TrainOptions:
     grad_accum: int = 1
     lr: float = 1e-4
     lr_warmup: int = 0
+    # Cosine decay from `lr` at this step to `lr_final` at max_steps (None: constant after warm-up). A
+    # function of the step alone, so a resumed run (even one that adds the decay later) stays exact.
+    lr_decay_from: int | None = None
+    lr_final: float = 0.0
     weight_decay: float = 1e-2
     max_grad_norm: float = 1.0
     ema_decay: float = 0.999
@@ -255,6 +260,17 @@ def make_batch(
         captions=captions,
     )
     return batch, missing_other
+
+
+def learning_rate(step: int, options: TrainOptions) -> float:
+    """The lr of 0-based `step`: linear warm-up over lr_warmup steps, then constant, then (from lr_decay_from)
+    cosine decay reaching lr_final at max_steps."""
+    lr = options.lr * min(1.0, (step + 1) / options.lr_warmup) if options.lr_warmup else options.lr
+    start = options.lr_decay_from
+    if start is None or step < start or options.max_steps <= start:
+        return lr
+    progress = min(1.0, (step - start) / (options.max_steps - start))
+    return options.lr_final + (lr - options.lr_final) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def diffusion_loss(
@@ -532,9 +548,7 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
     first_step = step
     while step < options.max_steps:
         for group in optimizer.param_groups:
-            group["lr"] = (
-                options.lr * min(1.0, (step + 1) / options.lr_warmup) if options.lr_warmup else options.lr
-            )
+            group["lr"] = learning_rate(step, options)
         optimizer.zero_grad(set_to_none=True)
         step_loss = 0.0
         for micro in range(options.grad_accum):
@@ -741,6 +755,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grad-accum", type=int, default=d.grad_accum)
     parser.add_argument("--lr", type=float, default=d.lr)
     parser.add_argument("--lr-warmup", type=int, default=d.lr_warmup)
+    parser.add_argument(
+        "--lr-decay-from", type=int, help="step where cosine decay to --lr-final at --max-steps starts"
+    )
+    parser.add_argument("--lr-final", type=float, default=d.lr_final)
     parser.add_argument("--weight-decay", type=float, default=d.weight_decay)
     parser.add_argument("--max-grad-norm", type=float, default=d.max_grad_norm)
     parser.add_argument("--ema-decay", type=float, default=d.ema_decay)
@@ -777,7 +795,8 @@ def run(args: argparse.Namespace) -> None:
         **{
             name: getattr(args, name)
             for name in (
-                "max_steps", "global_batch", "grad_accum", "lr", "lr_warmup", "weight_decay", "max_grad_norm",
+                "max_steps", "global_batch", "grad_accum", "lr", "lr_warmup", "lr_decay_from", "lr_final",
+                "weight_decay", "max_grad_norm",
                 "ema_decay", "face_drop_p", "caption_drop_p", "captions", "face_source", "require_face",
                 "checkpoint_every", "keep_checkpoints", "validate_every", "validation_images",
                 "validation_steps", "log_every", "seed", "bf16", "gradient_checkpointing", "shuffle_buffer",

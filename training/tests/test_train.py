@@ -38,6 +38,7 @@ from face0.train import (
     diffusion_loss,
     fresh_models,
     latest_checkpoint,
+    learning_rate,
     load_checkpoint_models,
     load_vae,
     make_batch,
@@ -302,6 +303,32 @@ def test_ddp_two_gloo_ranks_keep_identical_weights(augmented_shards, tmp_path):
     assert state["world_size"] == 2 and state["stream_positions"] == [(0, 6), (0, 6)]
     initial = build_models(MICRO, load_checkpoint_models(latest_checkpoint(tmp_path / "run")).vocabulary, 0)
     assert max_diff(rank0["models"], flat(initial)) > 0
+
+
+def test_learning_rate_warms_up_holds_then_decays_by_cosine():
+    options = micro_options([], None, lr=1e-3, lr_warmup=10, max_steps=100, lr_decay_from=60, lr_final=1e-4)
+    assert learning_rate(0, options) == pytest.approx(1e-4)
+    assert learning_rate(9, options) == pytest.approx(1e-3)
+    assert learning_rate(60, options) == pytest.approx(1e-3)
+    assert learning_rate(80, options) == pytest.approx(1e-4 + 0.9e-3 * 0.5)  # halfway: cos(pi/2) = 0
+    assert learning_rate(100, options) == pytest.approx(1e-4)
+    rates = [learning_rate(s, options) for s in range(60, 101)]
+    assert all(a >= b for a, b in zip(rates[:-1], rates[1:], strict=True))
+    assert learning_rate(99, micro_options([], None, lr=1e-3, max_steps=100)) == 1e-3
+
+
+def test_resume_with_a_decay_added_later_equals_a_run_that_had_it_from_the_start(augmented_shards, tmp_path):
+    """The schedule depends on the step alone: 3 constant-lr steps, then resume with --lr-decay-from 3,
+    gives the weights of one 6-step run with the same schedule (tolerance 0)."""
+    decay = dict(lr_decay_from=3, lr_final=1e-5)
+    straight = train(
+        micro_options(augmented_shards, tmp_path / "a", max_steps=6, checkpoint_every=3, **decay)
+    )
+    train(micro_options(augmented_shards, tmp_path / "b", max_steps=3, checkpoint_every=3))
+    resumed = train(micro_options(augmented_shards, tmp_path / "b", max_steps=6, checkpoint_every=3, **decay))
+    assert max_diff(flat(resumed.models), flat(straight.models)) == 0.0
+    lrs = [json.loads(line)["lr"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert lrs[:3] == [1e-3] * 3 and lrs[3] == 1e-3 and lrs[3] > lrs[4] > lrs[5] > 1e-5
 
 
 # ---------------------------------------------------------------------------------------------- GPU options
