@@ -192,7 +192,7 @@ export class Engine {
         return await Promise.race([graphs.run(graph, feeds), lost]);
       } catch (err) {
         if (this.lostReason === null) {
-          failure = `${graph} failed on WebGPU: ${message(err)}`;
+          failure = `${graph} run failed: ${message(err)}`;
         } else {
           failure = `device lost during ${graph}: ${this.lostReason}`;
           this.abandonedRun = true;
@@ -203,7 +203,7 @@ export class Engine {
     }
     if (this.graphs === graphs) await this.switchToWasm();
     else if (this.switching) await this.switching;
-    throw new EngineError('webgpu_failed', `WebGPU failed (${failure}); switched to wasm`);
+    throw new EngineError('webgpu_failed', failure);
   }
 
   /**

@@ -55,7 +55,7 @@ export class GraphSet {
           session = await serial.run(() => createSession(bytes, externalData, backend, GRAPH_IO[graph].outputs, gpu));
         } catch (err) {
           const why = err instanceof Error ? err.message : String(err);
-          if (backend === 'webgpu') throw new BackendFailure(`creating ${file} on WebGPU failed: ${why}`);
+          if (backend === 'webgpu') throw new BackendFailure(`could not create ${file}: ${why}`);
           if (isRuntimeStartFailure(why)) throw new EngineError('internal', `onnxruntime-web could not start: ${why}`);
           throw bundleError(file, [`onnxruntime could not load it (${why})`]);
         }
@@ -66,7 +66,7 @@ export class GraphSet {
         try {
           ops = await GpuOps.create(await webGpuDevice(), ledger);
         } catch (err) {
-          throw new BackendFailure(`compiling the denoising-step kernel on WebGPU failed: ${err instanceof Error ? err.message : String(err)}`);
+          throw new BackendFailure(`could not compile the denoising-step kernel: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
     } catch (err) {

@@ -10,7 +10,7 @@ import { noticeFromError } from './messages';
 export function noteBackendSwitch(err: unknown): boolean {
   const e = toEngineError(err);
   if (e.code !== 'webgpu_failed') return false;
-  useStore.setState((s) => (s.info ? { info: { ...s.info, backend: 'wasm', fallbackReason: e.message } } : {}));
+  useStore.setState((s) => (s.info ? { info: { ...s.info, backend: 'wasm', fallbackReason: `WebGPU failed: ${e.message}` } } : {}));
   useStore.getState().raise('backend', noticeFromError(e));
   return true;
 }

@@ -18,5 +18,5 @@ export function backendLabel(info: Pick<EngineInfo, 'backend' | 'wasmThreads'>):
 /** Why the app is not on WebGPU, in the words the header and the alert use; null when it is. */
 export function fallbackNotice(info: Pick<EngineInfo, 'backend' | 'fallbackReason'>): string | null {
   if (info.backend !== 'wasm' || info.fallbackReason === null) return null;
-  return `No WebGPU: using wasm (${info.fallbackReason})`;
+  return `Using wasm: ${info.fallbackReason}`;
 }

@@ -1,6 +1,5 @@
 import { useStore } from '../store';
 import type { EngineClient } from './engineContext';
-import { fallbackNotice } from './format';
 import { noticeFromError } from './messages';
 import type { UrlOptions } from './urlOptions';
 
@@ -28,8 +27,9 @@ export async function startEngine(client: EngineClient, options: UrlOptions): Pr
     const s = useStore.getState();
     s.setInfo(info, options.steps);
     s.setLoad({ file: '', loadedBytes: s.load?.totalBytes ?? 0, totalBytes: s.load?.totalBytes ?? 0, stage: 'ready' });
-    const notice = fallbackNotice(info);
-    if (notice !== null) s.raise('backend', { level: 'warning', title: 'No WebGPU: using wasm', detail: notice });
+    if (info.backend === 'wasm' && info.fallbackReason !== null) {
+      s.raise('backend', { level: 'warning', title: 'Using wasm', detail: info.fallbackReason });
+    }
   } catch (err) {
     const s = useStore.getState();
     s.setLoad({ file: '', loadedBytes: 0, totalBytes: 0, stage: 'failed' });

@@ -475,7 +475,7 @@ export async function startupMessages({ browser, base, backend, steps }) {
       // This browser has no --enable-unsafe-webgpu: automatic choice must fall back and say so.
       const auto = await openApp(ctx, base, { backend: 'auto', steps });
       const text = await alertText(auto);
-      assert(text.includes('No WebGPU: using wasm'), `no fallback message: "${text}"`);
+      assert(text.includes('Using wasm') && text.includes('WebGPU unavailable'), `no fallback message: "${text}"`);
       assert((await auto.getByLabel('Backend').innerText()).startsWith('wasm'), 'auto without WebGPU is not wasm');
       notes.push(`auto: "${text.split('\n')[0]}"`);
     }

@@ -86,7 +86,7 @@ it('the app renders the freshly trained and exported bundle as the PyTorch sampl
   const page = await openEnginePage(browser, `http://127.0.0.1:${PORT}`);
   const r = await evaluateStable(
     page,
-    async ([bundle, q]) => {
+    async ([bundle, q]: readonly [string, ChainRequest]) => {
       try {
         const info = await window.engine.init(bundle, 'wasm', () => {});
         const out = await window.engine.generate(

@@ -25,7 +25,8 @@ export async function openEnginePage(browser: Browser, base: string, path = 'tes
 export async function evaluateStable<R, A>(page: Page, fn: (arg: A) => Promise<R>, arg: A): Promise<R> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await page.evaluate(fn, arg);
+      // Playwright types the page function's argument as Unboxed<A>, which equals A for the plain JSON passed here.
+      return await page.evaluate<R, A>(fn as never, arg);
     } catch (err) {
       if (attempt >= 2 || !(err instanceof Error) || !err.message.includes(CONTEXT_GONE)) throw err;
       await whenReady(page);
