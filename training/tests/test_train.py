@@ -366,3 +366,40 @@ def test_bf16_and_gradient_checkpointing_match_float32(augmented_shards, tokeniz
     print(f"loss float32 {plain_loss:.5f}, bf16 {bf16_loss:.5f}")
     assert bf16_loss == pytest.approx(plain_loss, rel=0.01)
     assert all(torch.isfinite(g).all() for g in bf16_grads.values())
+
+
+@pytest.mark.parametrize("launcher", ["torchrun", "accelerate"])
+def test_the_documented_launchers_run_two_ranks(launcher, augmented_shards, tmp_path, micro_config_file):
+    """docs/training.md's multi-process commands, as written (`torchrun ... -m face0 train`, `accelerate
+    launch ... -m face0 train`), on 2 CPU processes: one process group of 2, rank 0 alone logs and saves."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    launch = {
+        "torchrun": [
+            sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
+        ],
+        "accelerate": [
+            # accelerate's --cpu means one process (or mpirun); --multi_gpu is its torchrun path, which
+            # the GPU command uses and which runs on CPU too.
+            sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+            "--num_machines", "1", "--main_process_port", port, "--mixed_precision", "no",
+            "--dynamo_backend", "no",
+        ],
+    }[launcher]  # fmt: skip
+    run_dir = tmp_path / "run"
+    args = [
+        "-m", "face0", "train", *map(str, augmented_shards), "--out", str(run_dir), "--config",
+        str(micro_config_file), "--max-steps", "2", "--global-batch", "4", "--checkpoint-every", "2",
+        "--log-every", "1", "--shuffle-buffer", "8", "--threads", "1", "--device", "cpu",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "ACCELERATE_CONFIG_FILE": str(tmp_path / "none.yaml")}
+    done = subprocess.run(
+        [*launch, *args], cwd=TRAIN_DIR, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    state = torch.load(latest_checkpoint(run_dir), weights_only=False)
+    assert state["world_size"] == 2 and state["step"] == 2
+    assert state["stream_positions"] == [(0, 4), (0, 4)]
+    logged = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert logged == [1, 2]
