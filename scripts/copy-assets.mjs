@@ -26,5 +26,7 @@ copyFolder(
 copyFolder(
   join(root, 'node_modules/@mediapipe/tasks-vision/wasm'),
   join(root, 'public/mediapipe-wasm'),
-  (name) => name.endsWith('.js') || name.endsWith('.wasm'),
+  // detector.ts asks FilesetResolver for the ES-module build (the worker is a module worker), which
+  // tasks-vision then always picks: the classic SIMD and no-SIMD builds (25 MB) are never fetched.
+  (name) => name === 'vision_wasm_module_internal.js' || name === 'vision_wasm_module_internal.wasm',
 );
