@@ -51,6 +51,8 @@ function rgbToRgba(img: RgbImage): Uint8ClampedArray {
   return out;
 }
 
+class DeviceLostError extends Error {}
+
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 async function createDetector(bundle: LoadedBundle): Promise<Detector> {
@@ -164,8 +166,10 @@ export class Engine {
       if (deviceLost) {
         // A run on the lost device never settles, and everything queued behind it on the old Serial
         // would wait forever: the wasm sessions get a new Serial; the old sessions' release stays
-        // queued behind that run (their weights were on the lost GPU).
+        // queued behind that run (their weights were on the lost GPU). Whether a run was in flight
+        // depends on which loss listener ran first, so the one ORT refusal is always allowed for.
         this.serial = new Serial();
+        this.abandonedRun = true;
         void old.release();
       } else {
         await old.release();
@@ -290,7 +294,8 @@ export class Engine {
     try {
       const { pipeline } = this.require();
       const t0 = performance.now();
-      const out = await pipeline.generate(
+      const graphs = this.graphs;
+      const running = pipeline.generate(
         {
           prompt: req.prompt,
           faceEmbedding: req.face.kind === 'embedding' ? req.face.embedding : null,
@@ -306,9 +311,34 @@ export class Engine {
           onDecode: () => onProgress({ kind: 'decode' }),
         },
       );
+      const out = graphs?.backend === 'webgpu' ? await this.unlessDeviceLost(running, graphs, token) : await running;
       return { ...out, ms: performance.now() - t0, backend: this.backend };
     } finally {
       if (this.current === token) this.current = null;
+    }
+  }
+
+  /**
+   * Between graph runs the pipeline's GPU work (step kernels, the image readback) is not an ORT run, and
+   * a readback on a lost device may never settle either: the loss ends the wait for the whole
+   * generation, which the UI then repeats on wasm.
+   */
+  private async unlessDeviceLost<T>(work: Promise<T>, graphs: GraphSet, token: CancelToken): Promise<T> {
+    let onLoss!: () => void;
+    const lost = new Promise<never>((_, reject) => (onLoss = () => reject(new DeviceLostError())));
+    this.lossListeners.add(onLoss);
+    try {
+      return await Promise.race([work, lost]);
+    } catch (err) {
+      if (!(err instanceof DeviceLostError)) throw err;
+      const reason = this.lostReason ?? 'unknown reason';
+      token.cancel();
+      void work.catch(() => undefined);
+      if (this.graphs === graphs) await this.switchToWasm();
+      else if (this.switching) await this.switching;
+      throw new EngineError('webgpu_failed', `device lost during generation: ${reason}`);
+    } finally {
+      this.lossListeners.delete(onLoss);
     }
   }
 
