@@ -30,10 +30,13 @@ export interface Alert extends Notice {
 }
 
 export interface LoadState {
+  /** The file downloading (or last downloaded) and its bytes. */
   file: string;
   loadedBytes: number;
   totalBytes: number;
-  stage: 'download' | 'session' | 'ready' | 'failed';
+  /** The graph whose session is being created, meanwhile (sessions start while later files download). */
+  preparing: string | null;
+  stage: 'loading' | 'ready' | 'failed';
 }
 
 export interface GenerationState {

@@ -8,11 +8,27 @@ export interface LoadedBundle {
   files: Map<string, Uint8Array>;
 }
 
+/**
+ * A bundle whose manifest is checked and whose files are still arriving, one at a time in manifest
+ * order, so that sessions can be created from the first files while the later ones download.
+ */
+export interface ArrivingBundle extends BundleSource {
+  /** Every file, once all have arrived. */
+  complete: Promise<LoadedBundle>;
+}
+
+/** What session creation reads from a bundle: its manifest, and each file when it has arrived. */
+export interface BundleSource {
+  manifest: Manifest;
+  /** The file's bytes once fetched and verified; rejects with the failure of it or of a file before it. */
+  arrived(path: string): Promise<Uint8Array>;
+}
+
 export type LoadProgress = (file: string, loadedBytes: number, totalBytes: number) => void;
 
 type Fetch = (url: string) => Promise<Response>;
 
-/** Where loadBundle reports the duration of its phases ('manifest', 'fetch <file>', 'sha256 <file>'). */
+/** Where openBundle reports the duration of its phases ('manifest', 'fetch <file>', 'sha256 <file>'). */
 export interface PhaseTimer {
   time<T>(phase: string, job: () => Promise<T>): Promise<T>;
 }
@@ -80,24 +96,46 @@ export async function fetchManifest(bundleUrl: string, fetchFn: Fetch = fetch): 
   return validateManifest(raw);
 }
 
-export async function loadBundle(
+/** Starts fetching every file of the bundle; returns once manifest.json is fetched and validated. */
+export async function openBundle(
   bundleUrl: string,
   onProgress: LoadProgress,
   fetchFn: Fetch = fetch,
   timer: PhaseTimer = untimed,
-): Promise<LoadedBundle> {
+): Promise<ArrivingBundle> {
   const manifest = await timer.time('manifest', () => fetchManifest(bundleUrl, fetchFn));
   const base = bundleBase(bundleUrl);
   const files = new Map<string, Uint8Array>();
-  // One file at a time keeps peak memory at the bundle size and progress easy to follow.
-  for (const [path, entry] of Object.entries(manifest.files)) {
-    const bytes = await timer.time(`fetch ${path}`, async () => {
-      const res = await get(fetchFn, new URL(path, base), path);
-      return readExactly(res, path, entry.bytes, onProgress);
-    });
-    const actual = await timer.time(`sha256 ${path}`, () => sha256Hex(bytes));
-    if (actual !== entry.sha256) throw bundleError(path, [`sha256 mismatch (expected ${entry.sha256}, got ${actual})`]);
-    files.set(path, bytes);
+  const waiting = new Map<string, { resolve: (bytes: Uint8Array) => void; reject: (err: unknown) => void }>();
+  const arrivals = new Map<string, Promise<Uint8Array>>();
+  for (const path of Object.keys(manifest.files)) {
+    const arrival = new Promise<Uint8Array>((resolve, reject) => waiting.set(path, { resolve, reject }));
+    arrival.catch(() => undefined); // a failure reaches whoever awaits it, or `complete`; never "unhandled"
+    arrivals.set(path, arrival);
   }
-  return { manifest, files };
+  // One file at a time keeps peak memory at the bundle size and progress easy to follow.
+  const complete = (async () => {
+    try {
+      for (const [path, entry] of Object.entries(manifest.files)) {
+        const bytes = await timer.time(`fetch ${path}`, async () => {
+          const res = await get(fetchFn, new URL(path, base), path);
+          return readExactly(res, path, entry.bytes, onProgress);
+        });
+        const actual = await timer.time(`sha256 ${path}`, () => sha256Hex(bytes));
+        if (actual !== entry.sha256) throw bundleError(path, [`sha256 mismatch (expected ${entry.sha256}, got ${actual})`]);
+        files.set(path, bytes);
+        waiting.get(path)!.resolve(bytes);
+      }
+    } catch (err) {
+      for (const { reject } of waiting.values()) reject(err); // no-ops for the files that arrived
+      throw err;
+    }
+    return { manifest, files };
+  })();
+  complete.catch(() => undefined);
+  return {
+    manifest,
+    arrived: (path) => arrivals.get(path) ?? Promise.reject(bundleError(path, ['is not listed in manifest.files'])),
+    complete,
+  };
 }

@@ -3,7 +3,7 @@
  * wasm switch. worker.ts exposes it through comlink; errors here are EngineErrors or plain errors
  * that worker.ts turns into 'internal'.
  */
-import { loadBundle, type LoadedBundle } from '../bundle/loadBundle';
+import { openBundle, type ArrivingBundle } from '../bundle/loadBundle';
 import type { GraphName } from '../bundle/manifest';
 import { Rng } from '../diffusion/rng';
 import { cropSourceRect, decodeImage, downscaleForDetection, readRegion } from '../face/decodeImage';
@@ -33,7 +33,7 @@ import { PhaseTimes } from './timings';
 import type { Feeds, Outputs } from './tensors';
 
 interface Loaded {
-  bundle: LoadedBundle;
+  bundle: ArrivingBundle; // every file arrived
   tokenizer: ClipTokenizer;
   detector: Detector;
   pipeline: Pipeline;
@@ -55,10 +55,11 @@ class DeviceLostError extends Error {}
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-async function createDetector(bundle: LoadedBundle): Promise<Detector> {
+async function createDetector(bundle: ArrivingBundle): Promise<Detector> {
   const spec = bundle.manifest.face_detector;
+  const bytes = await bundle.arrived(spec.file);
   try {
-    return await Detector.create(bundle.files.get(spec.file)!, spec.min_confidence);
+    return await Detector.create(bytes, spec.min_confidence);
   } catch (err) {
     if (isRuntimeLoadFailure(err)) throw new EngineError('internal', `MediaPipe could not start: ${message(err)}`);
     throw new EngineError('bad_bundle', `Bundle file ${spec.file}: the face detector could not be created (${message(err)})`);
@@ -90,7 +91,9 @@ export class Engine {
     });
     const wasmThreads = configureOrt(choice.wasmThreads);
 
-    const bundle = await loadBundle(
+    // Files arrive one at a time while the tokenizer, the detector and the sessions are made from
+    // those already here: onnxruntime-web's start-up and the first sessions overlap the download.
+    const bundle = await openBundle(
       bundleUrl,
       (file, loadedBytes, totalBytes) => onProgress({ kind: 'load', file, loadedBytes, totalBytes }),
       fetch,
@@ -99,14 +102,21 @@ export class Engine {
     const m = bundle.manifest;
     let tokenizer: ClipTokenizer;
     try {
-      tokenizer = await times.time('tokenizer', () => ClipTokenizer.fromGzipBytes(bundle.files.get(m.tokenizer.vocab_file)!));
+      const vocab = await bundle.arrived(m.tokenizer.vocab_file);
+      tokenizer = await times.time('tokenizer', () => ClipTokenizer.fromGzipBytes(vocab));
     } catch (err) {
+      if (err instanceof EngineError) throw err;
       throw new EngineError('bad_bundle', `Bundle file ${m.tokenizer.vocab_file}: not a CLIP BPE merges file (${message(err)})`);
     }
 
-    // GraphSet.create announces each graph before creating its session: a lap per graph.
+    // GraphSet.create announces each graph as it waits for its files and as it creates its session:
+    // a lap for each.
     let lapSuffix = '';
-    const onGraph = (graph: GraphName) => {
+    const onGraph = (graph: GraphName, stage: 'files' | 'session') => {
+      if (stage === 'files') {
+        times.lap(`waiting for ${graph}'s files`);
+        return;
+      }
       times.lap(`session ${graph}${lapSuffix}`);
       onProgress({ kind: 'session', graph });
     };
@@ -139,7 +149,16 @@ export class Engine {
     }
 
     onProgress({ kind: 'session', graph: 'face_detector' });
-    const detector = await times.time('face detector (after sessions)', () => detecting);
+    let detector: Detector;
+    try {
+      detector = await times.time('face detector (after sessions)', () => detecting);
+      await bundle.complete; // every file the graphs read has arrived; one nothing read would fail here
+    } catch (err) {
+      void detecting.then((d) => d.close(), () => undefined);
+      await this.graphs.release();
+      this.graphs = null;
+      throw err;
+    }
 
     const encodeIds = (prompt: string) => encodePrompt(tokenizer, prompt, m.tokenizer, m.face_token_positions).inputIds;
     const pipeline = new Pipeline(m, encodeIds, (graph, feeds) => this.runGraph(graph, feeds), () => this.graphs!.ops);

@@ -1,6 +1,6 @@
 /** The bundle's ONNX graphs as ORT sessions on one backend, checked against the manifest, run one at a time. */
 import { externalDataFor } from '../bundle/externalData';
-import type { LoadedBundle } from '../bundle/loadBundle';
+import type { BundleSource } from '../bundle/loadBundle';
 import { GRAPH_IO, type GraphName } from '../bundle/manifest';
 import { bundleError, validateGraphIO } from '../bundle/validate';
 import type { Backend } from './api';
@@ -20,7 +20,7 @@ const GRAPHS = Object.keys(GRAPH_IO) as GraphName[];
  */
 const GPU_RESIDENT_OUTPUTS: ReadonlySet<GraphName> = new Set(['text_encoder', 'face_projector', 'unet']);
 
-function graphFile(bundle: LoadedBundle, graph: GraphName): string {
+function graphFile(bundle: BundleSource, graph: GraphName): string {
   return bundle.manifest[graph].file;
 }
 
@@ -37,18 +37,27 @@ export class GraphSet {
     private readonly ledger: GpuLedger | null,
   ) {}
 
-  /** Creates every graph's session, one at a time, and checks its inputs and outputs. */
-  static async create(bundle: LoadedBundle, backend: Backend, serial: Serial, onGraph: (graph: GraphName) => void): Promise<GraphSet> {
+  /**
+   * Creates every graph's session, one at a time as its files arrive (the first ones while later
+   * files still download), and checks its inputs and outputs.
+   */
+  static async create(
+    bundle: BundleSource,
+    backend: Backend,
+    serial: Serial,
+    onGraph: (graph: GraphName, stage: 'files' | 'session') => void,
+  ): Promise<GraphSet> {
     const sessions = new Map<GraphName, GraphSession>();
     const ledger = backend === 'webgpu' ? new GpuLedger() : null;
     const releaseAll = () => Promise.all([...sessions.values()].map((s) => s.release().catch(() => undefined)));
     let ops: TensorOps = cpuOps;
     try {
       for (const graph of GRAPHS) {
-        onGraph(graph);
         const file = graphFile(bundle, graph);
-        const bytes = bundle.files.get(file)!;
-        const externalData = externalDataFor(bundle, graph);
+        onGraph(graph, 'files');
+        const bytes = await bundle.arrived(file);
+        const externalData = await externalDataFor(bundle, graph);
+        onGraph(graph, 'session');
         const gpu = ledger && { ledger, keepOutputs: GPU_RESIDENT_OUTPUTS.has(graph) };
         let session: GraphSession;
         try {

@@ -1,4 +1,4 @@
-import { useStore } from '../store';
+import { useStore, type LoadState } from '../store';
 import type { EngineClient } from './engineContext';
 import { noticeFromError } from './messages';
 import type { UrlOptions } from './urlOptions';
@@ -9,30 +9,26 @@ export async function startEngine(client: EngineClient, options: UrlOptions): Pr
   for (const [i, problem] of options.problems.entries()) {
     store.raise(`url-${i}`, { level: 'warning', title: 'Ignored URL parameter', detail: problem });
   }
-  store.setLoad({ file: '', loadedBytes: 0, totalBytes: 0, stage: 'download' });
+  const idle = { file: '', loadedBytes: 0, totalBytes: 0, preparing: null };
+  store.setLoad({ ...idle, stage: 'loading' });
+  const update = (change: Partial<LoadState>) => {
+    const load = useStore.getState().load ?? { ...idle, stage: 'loading' as const };
+    useStore.getState().setLoad({ ...load, ...change });
+  };
   try {
     const info = await client.init(options.bundleUrl, options.backend, (p) => {
-      if (p.kind === 'load') {
-        useStore.getState().setLoad({ file: p.file, loadedBytes: p.loadedBytes, totalBytes: p.totalBytes, stage: 'download' });
-      } else if (p.kind === 'session') {
-        const load = useStore.getState().load;
-        useStore.getState().setLoad({
-          file: p.graph,
-          loadedBytes: load?.loadedBytes ?? 0,
-          totalBytes: load?.totalBytes ?? 0,
-          stage: 'session',
-        });
-      }
+      if (p.kind === 'load') update({ file: p.file, loadedBytes: p.loadedBytes, totalBytes: p.totalBytes });
+      else if (p.kind === 'session') update({ preparing: p.graph });
     });
     const s = useStore.getState();
     s.setInfo(info, options.steps);
-    s.setLoad({ file: '', loadedBytes: s.load?.totalBytes ?? 0, totalBytes: s.load?.totalBytes ?? 0, stage: 'ready' });
+    update({ preparing: null, stage: 'ready' });
     if (info.backend === 'wasm' && info.fallbackReason !== null) {
       s.raise('backend', { level: 'warning', title: 'Using wasm', detail: info.fallbackReason });
     }
   } catch (err) {
     const s = useStore.getState();
-    s.setLoad({ file: '', loadedBytes: 0, totalBytes: 0, stage: 'failed' });
+    update({ preparing: null, stage: 'failed' });
     s.raise('bundle', noticeFromError(err, `Bundle "${options.bundleName}" (${options.bundleUrl})`));
   }
 }

@@ -12,7 +12,7 @@ import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEnginePage } from './page';
 import type { GenerateRequest } from '../../src/engine/api';
-import { loadBundle } from '../../src/bundle/loadBundle';
+import { openBundle } from '../../src/bundle/loadBundle';
 import { CancelToken } from '../../src/engine/cancel';
 import { Pipeline } from '../../src/engine/pipeline';
 import { Serial } from '../../src/engine/serial';
@@ -79,11 +79,11 @@ function cosine(a: number[], b: number[]): number {
 
 /** The same request through the same pipeline on onnxruntime-web's Node build (wasm EP). */
 async function nodeReference(req: GenerateRequest): Promise<number[]> {
-  const bundle = await loadBundle(`${BASE}${BUNDLE}`, () => undefined);
+  const bundle = await openBundle(`${BASE}${BUNDLE}`, () => undefined);
   const m = bundle.manifest;
   const graphs = await GraphSet.create(bundle, 'wasm', new Serial(), () => undefined);
   try {
-    const tok = await ClipTokenizer.fromGzipBytes(bundle.files.get(m.tokenizer.vocab_file)!);
+    const tok = await ClipTokenizer.fromGzipBytes(await bundle.arrived(m.tokenizer.vocab_file));
     const encodeIds = (p: string) => encodePrompt(tok, p, m.tokenizer, m.face_token_positions).inputIds;
     const pipeline = new Pipeline(m, encodeIds, (g, f) => graphs.run(g, f), () => graphs.ops);
     const faceEmbedding = req.face.kind === 'embedding' ? req.face.embedding : null;

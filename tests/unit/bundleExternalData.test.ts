@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { externalDataFor } from '../../src/bundle/externalData';
-import type { LoadedBundle } from '../../src/bundle/loadBundle';
+import type { BundleSource } from '../../src/bundle/loadBundle';
 import { base, mutated, problemOf } from './manifestCases';
 import { validateManifest } from '../../src/bundle/validate';
 
@@ -69,20 +69,25 @@ describe('validateManifest: external_data', () => {
 describe('externalDataFor', () => {
   const bytes = new Uint8Array([1, 2, 3]);
 
-  function bundleOf(manifest: Record<string, any>, files: [string, Uint8Array][]): LoadedBundle {
-    return { manifest: validateManifest(manifest), files: new Map(files) };
+  /** A bundle whose listed files have all arrived. */
+  function bundleOf(manifest: Record<string, any>, files: [string, Uint8Array][]): BundleSource {
+    const arrived = new Map(files);
+    return {
+      manifest: validateManifest(manifest),
+      arrived: (path) => (arrived.has(path) ? Promise.resolve(arrived.get(path)!) : Promise.reject(new Error(`${path} failed`))),
+    };
   }
 
-  it("is empty for a graph whose weights are inside its file, as in every graph of models/default", () => {
+  it("is empty for a graph whose weights are inside its file, as in every graph of models/default", async () => {
     const bundle = bundleOf(structuredClone(base) as unknown as Record<string, any>, []);
     for (const graph of ['text_encoder', 'face_projector', 'unet', 'vae_decoder', 'face_embedder'] as const) {
-      expect(externalDataFor(bundle, graph)).toEqual([]);
+      expect(await externalDataFor(bundle, graph)).toEqual([]);
     }
   });
 
-  it('hands onnxruntime-web the loaded bytes under the location the graph records: the file name', () => {
+  it('hands onnxruntime-web the loaded bytes under the location the graph records: the file name', async () => {
     const bundle = bundleOf(withExternalUnet(), [['unet.onnx.data', bytes]]);
-    const [file, ...rest] = externalDataFor(bundle, 'unet');
+    const [file, ...rest] = await externalDataFor(bundle, 'unet');
     expect(rest).toEqual([]);
     expect(file.path).toBe('unet.onnx.data');
     expect(file.data).toBe(bytes); // the loaded buffer itself, not a copy of up to 2 GB
@@ -91,11 +96,10 @@ describe('externalDataFor', () => {
       m.files['sd/unet.onnx.data'] = DATA_ENTRY;
       m.unet = { file: 'sd/unet.onnx', external_data: ['sd/unet.onnx.data'] };
     });
-    expect(externalDataFor(bundleOf(nested, [['sd/unet.onnx.data', bytes]]), 'unet')).toEqual([{ path: 'unet.onnx.data', data: bytes }]);
+    expect(await externalDataFor(bundleOf(nested, [['sd/unet.onnx.data', bytes]]), 'unet')).toEqual([{ path: 'unet.onnx.data', data: bytes }]);
   });
 
-  it('names the file when its bytes were not loaded', () => {
-    const bundle = bundleOf(withExternalUnet(), []);
-    expect(() => externalDataFor(bundle, 'unet')).toThrow('Bundle file unet.onnx.data: external data of unet.onnx was not loaded');
+  it("fails with the external-data file's own failure", async () => {
+    await expect(externalDataFor(bundleOf(withExternalUnet(), []), 'unet')).rejects.toThrow('unet.onnx.data failed');
   });
 });
