@@ -231,8 +231,15 @@ async function cancel({ page }) {
   await setSlider(page, 'Steps', LONG);
   const button = page.getByRole('button', { name: 'Cancel' });
   await page.getByText(new RegExp(`Step [1-9]\\d* of ${LONG}`)).waitFor({ timeout: 120_000 });
-  const clickedAt = await page.evaluate(() => window.__face0.state().generation.step);
-  await button.click();
+  // Read the step and click in one page task: a Playwright click() lands an unknown number of steps
+  // after a separate read on a loaded machine (seen: read at 3, stopped at 6).
+  const clickedAt = await page.evaluate(() => {
+    const step = window.__face0.state().generation.step;
+    const cancelButton = [...document.querySelectorAll('button')].find((b) => b.textContent.trim() === 'Cancel');
+    if (!cancelButton) throw new Error('no Cancel button while generating');
+    cancelButton.click();
+    return step;
+  });
   await button.waitFor({ state: 'detached', timeout: 300_000 });
   const state = await page.evaluate(() => {
     const s = window.__face0.state();
