@@ -51,7 +51,11 @@ function rgbToRgba(img: RgbImage): Uint8ClampedArray {
   return out;
 }
 
-class DeviceLostError extends Error {}
+class DeviceLostError extends Error {
+  constructor() {
+    super('device lost');
+  }
+}
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -206,13 +210,8 @@ export class Engine {
     if (graphs.backend !== 'webgpu') return this.runOnWasm(graphs, graph, feeds);
     let failure = this.lostReason === null ? null : `device lost: ${this.lostReason}`;
     if (failure === null) {
-      // ORT's run on a lost WebGPU device never settles (seen after GPUDevice.destroy() and after a
-      // GPU process crash, tests/e2e/flows.mjs 'webgpu-device-loss'), so the loss ends the wait.
-      let onLoss!: () => void;
-      const lost = new Promise<never>((_, reject) => (onLoss = () => reject(new Error('device lost'))));
-      this.lossListeners.add(onLoss);
       try {
-        return await Promise.race([graphs.run(graph, feeds), lost]);
+        return await this.raceDeviceLoss(graphs.run(graph, feeds));
       } catch (err) {
         if (this.lostReason === null) {
           failure = `${graph} run failed: ${message(err)}`;
@@ -220,10 +219,29 @@ export class Engine {
           failure = `device lost during ${graph}: ${this.lostReason}`;
           this.abandonedRun = true;
         }
-      } finally {
-        this.lossListeners.delete(onLoss);
       }
     }
+    return this.leaveWebGpu(graphs, failure);
+  }
+
+  /**
+   * `work`, unless the WebGPU device is lost first: then a DeviceLostError. ORT's run on a lost device
+   * never settles (seen after GPUDevice.destroy() and after a GPU process crash, tests/e2e/flows.mjs
+   * 'webgpu-device-loss'), and a buffer readback may not either, so the loss ends the wait.
+   */
+  private async raceDeviceLoss<T>(work: Promise<T>): Promise<T> {
+    let onLoss!: () => void;
+    const lost = new Promise<never>((_, reject) => (onLoss = () => reject(new DeviceLostError())));
+    this.lossListeners.add(onLoss);
+    try {
+      return await Promise.race([work, lost]);
+    } finally {
+      this.lossListeners.delete(onLoss);
+    }
+  }
+
+  /** Moves every session to wasm (or joins the move under way), then reports why, for the UI to retry. */
+  private async leaveWebGpu(graphs: GraphSet, failure: string): Promise<never> {
     if (this.graphs === graphs) await this.switchToWasm();
     else if (this.switching) await this.switching;
     throw new EngineError('webgpu_failed', failure);
@@ -338,26 +356,18 @@ export class Engine {
   }
 
   /**
-   * Between graph runs the pipeline's GPU work (step kernels, the image readback) is not an ORT run, and
-   * a readback on a lost device may never settle either: the loss ends the wait for the whole
-   * generation, which the UI then repeats on wasm.
+   * Between graph runs the pipeline's GPU work (step kernels, the image readback) is not an ORT run:
+   * the loss ends the wait for the whole generation, which the UI then repeats on wasm.
    */
   private async unlessDeviceLost<T>(work: Promise<T>, graphs: GraphSet, token: CancelToken): Promise<T> {
-    let onLoss!: () => void;
-    const lost = new Promise<never>((_, reject) => (onLoss = () => reject(new DeviceLostError())));
-    this.lossListeners.add(onLoss);
     try {
-      return await Promise.race([work, lost]);
+      return await this.raceDeviceLoss(work);
     } catch (err) {
       if (!(err instanceof DeviceLostError)) throw err;
       const reason = this.lostReason ?? 'unknown reason';
       token.cancel();
       void work.catch(() => undefined);
-      if (this.graphs === graphs) await this.switchToWasm();
-      else if (this.switching) await this.switching;
-      throw new EngineError('webgpu_failed', `device lost during generation: ${reason}`);
-    } finally {
-      this.lossListeners.delete(onLoss);
+      return this.leaveWebGpu(graphs, `device lost during generation: ${reason}`);
     }
   }
 

@@ -430,6 +430,7 @@ async function webgpuDeviceLoss({ page, context, base }) {
   assert(badge.startsWith('wasm'), `badge "${badge}" after the device loss, expected wasm`);
   const warning = (await page.locator('.alert[data-source="backend"]').innerText()).trim();
   assert(warning.includes('WebGPU failed') && warning.includes('device lost'), `fallback warning lacks the reason: "${warning}"`);
+  assert(warning.split('WebGPU failed').length === 2, `fallback warning repeats itself: "${warning}"`);
   assert((await page.locator('.alert[data-source="generate"]').count()) === 0, 'the generation error stayed after the image was made on wasm');
 
   // Reference: the same request in a fresh page on wasm.
