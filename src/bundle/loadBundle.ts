@@ -9,8 +9,8 @@ export interface LoadedBundle {
 }
 
 /**
- * A bundle whose manifest is checked and whose files are still arriving, one at a time in manifest
- * order, so that sessions can be created from the first files while the later ones download.
+ * A bundle whose manifest is checked and whose files are still arriving, one at a time in the order
+ * they are needed, so that sessions can be created from the first files while the later ones download.
  */
 export interface ArrivingBundle extends BundleSource {
   /** Every file, once all have arrived. */
@@ -26,7 +26,7 @@ export interface BundleSource {
 
 export type LoadProgress = (file: string, loadedBytes: number, totalBytes: number) => void;
 
-type Fetch = (url: string) => Promise<Response>;
+type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
 /** Where openBundle reports the duration of its phases ('manifest', 'fetch <file>', 'sha256 <file>'). */
 export interface PhaseTimer {
@@ -35,26 +35,54 @@ export interface PhaseTimer {
 
 const untimed: PhaseTimer = { time: (_phase, job) => job() };
 
+export interface OpenOptions {
+  fetchFn?: Fetch;
+  timer?: PhaseTimer;
+  /** The files to fetch first, in this order, given the manifest; the rest follow in manifest order. */
+  order?: (manifest: Manifest) => readonly string[];
+  /** Stops the download (e.g. when session creation has failed): every file not yet arrived rejects. */
+  signal?: AbortSignal;
+}
+
+/** The bundle's files in fetch order: `first` (those listed in the manifest), then the others in manifest order. */
+export function fetchOrder(manifest: Manifest, first: readonly string[]): string[] {
+  const listed = Object.keys(manifest.files);
+  const head = [...new Set(first)].filter((path) => path in manifest.files);
+  return [...head, ...listed.filter((path) => !head.includes(path))];
+}
+
 /** Progress is reported at most every this many bytes (plus at the end of each file). */
 const PROGRESS_EVERY = 1 << 20;
+
+function aborted(file: string, signal: AbortSignal): Error {
+  const why = signal.reason instanceof Error ? signal.reason.message : 'the download was stopped';
+  return bundleError(file, [`not fetched: ${why}`]);
+}
 
 function bundleBase(bundleUrl: string): URL {
   const withSlash = bundleUrl.endsWith('/') ? bundleUrl : `${bundleUrl}/`;
   return new URL(withSlash, globalThis.location?.href);
 }
 
-async function get(fetchFn: Fetch, url: URL, file: string): Promise<Response> {
+async function get(fetchFn: Fetch, url: URL, file: string, signal?: AbortSignal): Promise<Response> {
   let res: Response;
   try {
-    res = await fetchFn(url.href);
+    res = await fetchFn(url.href, signal && { signal });
   } catch (err) {
+    if (signal?.aborted) throw aborted(file, signal);
     throw bundleError(file, [`could not be fetched from ${url.href} (${err instanceof Error ? err.message : String(err)})`]);
   }
   if (!res.ok) throw bundleError(file, [`HTTP ${res.status} ${res.statusText} at ${url.href}`.trim()]);
   return res;
 }
 
-async function readExactly(res: Response, file: string, expected: number, onProgress: LoadProgress): Promise<Uint8Array> {
+async function readExactly(
+  res: Response,
+  file: string,
+  expected: number,
+  onProgress: LoadProgress,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
   const out = new Uint8Array(expected);
   let loaded = 0;
   let reported = 0;
@@ -62,7 +90,14 @@ async function readExactly(res: Response, file: string, expected: number, onProg
   if (!res.body) throw bundleError(file, ['response has no body']);
   const reader = res.body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (err) {
+      if (signal?.aborted) throw aborted(file, signal);
+      throw bundleError(file, [`download broke off after ${loaded} of ${expected} bytes (${err instanceof Error ? err.message : String(err)})`]);
+    }
+    const { done, value } = chunk;
     if (done) break;
     if (loaded + value.byteLength > expected) {
       await reader.cancel();
@@ -85,8 +120,8 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export async function fetchManifest(bundleUrl: string, fetchFn: Fetch = fetch): Promise<Manifest> {
-  const res = await get(fetchFn, new URL('manifest.json', bundleBase(bundleUrl)), 'manifest.json');
+export async function fetchManifest(bundleUrl: string, fetchFn: Fetch = fetch, signal?: AbortSignal): Promise<Manifest> {
+  const res = await get(fetchFn, new URL('manifest.json', bundleBase(bundleUrl)), 'manifest.json', signal);
   let raw: unknown;
   try {
     raw = JSON.parse(await res.text());
@@ -100,10 +135,9 @@ export async function fetchManifest(bundleUrl: string, fetchFn: Fetch = fetch): 
 export async function openBundle(
   bundleUrl: string,
   onProgress: LoadProgress,
-  fetchFn: Fetch = fetch,
-  timer: PhaseTimer = untimed,
+  { fetchFn = fetch, timer = untimed, order = () => [], signal }: OpenOptions = {},
 ): Promise<ArrivingBundle> {
-  const manifest = await timer.time('manifest', () => fetchManifest(bundleUrl, fetchFn));
+  const manifest = await timer.time('manifest', () => fetchManifest(bundleUrl, fetchFn, signal));
   const base = bundleBase(bundleUrl);
   const files = new Map<string, Uint8Array>();
   const waiting = new Map<string, { resolve: (bytes: Uint8Array) => void; reject: (err: unknown) => void }>();
@@ -116,10 +150,12 @@ export async function openBundle(
   // One file at a time keeps peak memory at the bundle size and progress easy to follow.
   const complete = (async () => {
     try {
-      for (const [path, entry] of Object.entries(manifest.files)) {
+      for (const path of fetchOrder(manifest, order(manifest))) {
+        if (signal?.aborted) throw aborted(path, signal);
+        const entry = manifest.files[path];
         const bytes = await timer.time(`fetch ${path}`, async () => {
-          const res = await get(fetchFn, new URL(path, base), path);
-          return readExactly(res, path, entry.bytes, onProgress);
+          const res = await get(fetchFn, new URL(path, base), path, signal);
+          return readExactly(res, path, entry.bytes, onProgress, signal);
         });
         const actual = await timer.time(`sha256 ${path}`, () => sha256Hex(bytes));
         if (actual !== entry.sha256) throw bundleError(path, [`sha256 mismatch (expected ${entry.sha256}, got ${actual})`]);

@@ -22,13 +22,13 @@ import type {
   Progress,
   PromptInfo,
 } from './api';
-import { chooseBackend, probeWebGpu } from './backend';
+import { chooseBackend, probeWebGpu, type BackendChoice } from './backend';
 import { CancelToken } from './cancel';
 import { EngineError } from './errors';
 import { configureOrt, watchWebGpuDevice } from './ort';
 import { Pipeline } from './pipeline';
 import { Serial } from './serial';
-import { BackendFailure, GraphSet } from './sessions';
+import { BackendFailure, GraphSet, sessionFiles } from './sessions';
 import { PhaseTimes } from './timings';
 import type { Feeds, Outputs } from './tensors';
 
@@ -97,12 +97,34 @@ export class Engine {
 
     // Files arrive one at a time while the tokenizer, the detector and the sessions are made from
     // those already here: onnxruntime-web's start-up and the first sessions overlap the download.
+    // In the order init needs them: the tokenizer's vocabulary, the detector (MediaPipe starts
+    // beside the sessions), then the graphs in session order.
+    const download = new AbortController();
     const bundle = await openBundle(
       bundleUrl,
       (file, loadedBytes, totalBytes) => onProgress({ kind: 'load', file, loadedBytes, totalBytes }),
-      fetch,
-      times,
+      {
+        timer: times,
+        order: (m) => [m.tokenizer.vocab_file, m.face_detector.file, ...sessionFiles(m)],
+        signal: download.signal,
+      },
     );
+    try {
+      const info = await this.prepare(bundle, choice, times, onProgress);
+      return { ...info, wasmThreads, loadMs: performance.now() - t0, timings: times.toRecord() };
+    } catch (err) {
+      download.abort(new Error('loading stopped after an earlier failure'));
+      throw err;
+    }
+  }
+
+  /** Makes the tokenizer, the sessions and the detector from the bundle's files as they arrive. */
+  private async prepare(
+    bundle: ArrivingBundle,
+    choice: BackendChoice,
+    times: PhaseTimes,
+    onProgress: (p: Progress) => void,
+  ): Promise<Omit<EngineInfo, 'wasmThreads' | 'loadMs' | 'timings'>> {
     const m = bundle.manifest;
     let tokenizer: ClipTokenizer;
     try {
@@ -167,8 +189,7 @@ export class Engine {
     const encodeIds = (prompt: string) => encodePrompt(tokenizer, prompt, m.tokenizer, m.face_token_positions).inputIds;
     const pipeline = new Pipeline(m, encodeIds, (graph, feeds) => this.runGraph(graph, feeds), () => this.graphs!.ops);
     this.loaded = { bundle, tokenizer, detector, pipeline };
-    const loadMs = performance.now() - t0;
-    return { backend: this.graphs.backend, wasmThreads, fallbackReason, manifest: m, loadMs, timings: times.toRecord() };
+    return { backend: this.graphs.backend, fallbackReason, manifest: m };
   }
 
   private require(): Loaded {

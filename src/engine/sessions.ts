@@ -1,7 +1,7 @@
 /** The bundle's ONNX graphs as ORT sessions on one backend, checked against the manifest, run one at a time. */
 import { externalDataFor } from '../bundle/externalData';
 import type { BundleSource } from '../bundle/loadBundle';
-import { GRAPH_IO, type GraphName } from '../bundle/manifest';
+import { GRAPH_IO, type GraphName, type Manifest } from '../bundle/manifest';
 import { bundleError, validateGraphIO } from '../bundle/validate';
 import type { Backend } from './api';
 import { EngineError } from './errors';
@@ -19,6 +19,11 @@ const GRAPHS = Object.keys(GRAPH_IO) as GraphName[];
  * the face embedding (read by JS) are copied back by ORT.
  */
 const GPU_RESIDENT_OUTPUTS: ReadonlySet<GraphName> = new Set(['text_encoder', 'face_projector', 'unet']);
+
+/** Every graph file and its external data, in the order the sessions are created. */
+export function sessionFiles(manifest: Manifest): string[] {
+  return GRAPHS.flatMap((graph) => [manifest[graph].file, ...(manifest[graph].external_data ?? [])]);
+}
 
 function graphFile(bundle: BundleSource, graph: GraphName): string {
   return bundle.manifest[graph].file;

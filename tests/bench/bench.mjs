@@ -1,4 +1,5 @@
 // npm run bench [-- --runs=N] [--backend=wasm|webgpu] [--skip-build] [--wasm-steps=N] [--webgpu-steps=N] [--load-only]
+//   [--mbps=N]  cold load over a link of N Mbit/s down, 20 ms latency (Chromium's network emulation)
 // Times the built app in headless Chromium through the ?test=1 hook (window.__face0): cold and warm
 // bundle load with its per-phase breakdown (EngineInfo.timings), ms per U-Net call by batch size,
 // U-Net calls per step for three guidance settings, and end-to-end ms per image (not with
@@ -10,6 +11,7 @@ import { launchBrowser, outputDir, parseArgs, serveApp } from '../e2e/harness.mj
 const args = parseArgs(process.argv.slice(2));
 const RUNS = Number(args.runs ?? 5);
 const LOAD_ONLY = Boolean(args['load-only']);
+const MBPS = args.mbps === undefined ? null : Number(args.mbps);
 const backends = args.backend ? [args.backend] : ['wasm', 'webgpu'];
 // SwiftShader WebGPU is a CPU emulation, several seconds per U-Net call: fewer steps there.
 const STEPS = { wasm: Number(args['wasm-steps'] ?? 20), webgpu: Number(args['webgpu-steps'] ?? 4) };
@@ -48,11 +50,25 @@ async function engineInfo(page) {
   });
 }
 
+/** With --mbps: the page's requests (its worker's included) share a link of that speed. */
+async function throttle(page) {
+  if (MBPS === null) return;
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  const bytesPerS = (MBPS * 1e6) / 8;
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: 20,
+    downloadThroughput: bytesPerS,
+    uploadThroughput: bytesPerS,
+  });
+}
+
 /** Cold: a fresh context (empty HTTP cache); warm: a reload of that page (files revalidated from cache). */
 async function coldAndWarmLoad(browser, base, backend) {
   const context = await browser.newContext();
   try {
-    const page = await openApp(context, base, { backend, steps: STEPS[backend] });
+    const page = await openApp(context, base, { backend, steps: STEPS[backend], beforeGoto: throttle });
     const cold = await engineInfo(page);
     await page.reload();
     await page.waitForFunction(() => window.__face0?.state().info != null, null, { timeout: 300_000 });
@@ -115,6 +131,7 @@ async function benchBackend(browser, base, backend) {
     label: info.backend === 'webgpu' ? 'WebGPU' : `wasm, ${info.wasmThreads} threads`,
     fallbackReason: info.fallbackReason,
     bundle: info.name,
+    network: MBPS === null ? 'local' : `${MBPS} Mbit/s, 20 ms`,
   };
   if (LOAD_ONLY) return { ...identity, load };
 
@@ -166,6 +183,7 @@ function table(results) {
   const row = (cells) => lines.push(`| ${cells.join(' | ')} |`);
   row(['measure', ...results.map((r) => `${r.backend} (${r.label})`)]);
   row(['---', ...results.map(() => '---')]);
+  row(['network', ...results.map((r) => r.network ?? 'local')]);
   row(['bundle load, cold (ms)', ...results.map((r) => r.load.coldMs)]);
   row(['bundle load, warm (ms)', ...results.map((r) => r.load.warmMs)]);
   const phases = [...new Set(results.flatMap((r) => Object.keys(r.load.coldPhasesMs ?? {})))];

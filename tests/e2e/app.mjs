@@ -11,8 +11,9 @@ export function recordRequests(context) {
 }
 
 /** Opens the app with the test hook and waits for the bundle (throws with the page's alert text if it fails). */
-export async function openApp(context, base, { backend, steps, extra = '' }) {
+export async function openApp(context, base, { backend, steps, extra = '', beforeGoto = async () => {} }) {
   const page = await context.newPage();
+  await beforeGoto(page);
   const logs = [];
   page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));

@@ -1,5 +1,5 @@
 /**
- * src/bundle/loadBundle.ts openBundle: files arrive one at a time in manifest order, each verified
+ * src/bundle/loadBundle.ts openBundle: files arrive one at a time in the requested order, each verified
  * (size, sha256) before anyone sees it, so sessions start while later files download; a failure
  * reaches every later file and `complete`. Served from models/default's real manifest and files
  * through a fetch whose responses the test releases one by one.
@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { openBundle } from '../../src/bundle/loadBundle';
 
 const DIR = new URL('../../models/default/', import.meta.url);
+const URL_ = 'http://bundle.test/models/default/';
 const manifestText = readFileSync(new URL('manifest.json', DIR), 'utf8');
 const FILES = Object.keys(JSON.parse(manifestText).files) as string[];
 
@@ -17,11 +18,15 @@ const FILES = Object.keys(JSON.parse(manifestText).files) as string[];
 function gatedFetch(corrupt: string | null = null) {
   const gates = new Map<string, () => void>();
   const requested: string[] = [];
-  const fetchFn = async (url: string): Promise<Response> => {
+  const fetchFn = async (url: string, init?: RequestInit): Promise<Response> => {
     const name = decodeURIComponent(new URL(url).pathname.split('/models/default/')[1]);
     if (name === 'manifest.json') return new Response(manifestText);
     requested.push(name);
-    await new Promise<void>((resolve) => gates.set(name, resolve));
+    await new Promise<void>((resolve, reject) => {
+      gates.set(name, resolve);
+      // what fetch does when its signal aborts a pending request
+      init?.signal?.addEventListener('abort', () => reject(new DOMException('The operation was aborted.', 'AbortError')));
+    });
     const bytes = new Uint8Array(readFileSync(new URL(name, DIR)));
     if (name === corrupt) bytes[bytes.length >> 1] ^= 0xff;
     return new Response(bytes);
@@ -43,7 +48,7 @@ const settled = async (p: Promise<unknown>) => {
 describe('openBundle', () => {
   it('gives each file, verified, as soon as it has arrived, while later ones are still pending', async () => {
     const gate = gatedFetch();
-    const bundle = await openBundle('http://bundle.test/models/default/', () => undefined, gate.fetchFn);
+    const bundle = await openBundle(URL_, () => undefined, { fetchFn: gate.fetchFn });
     const [first, second, ...rest] = FILES;
     const last = rest[rest.length - 1];
     await gate.release(first);
@@ -62,7 +67,7 @@ describe('openBundle', () => {
   it('a corrupt file fails itself, every file after it and complete; the files before it stay good', async () => {
     const bad = FILES[2];
     const gate = gatedFetch(bad);
-    const bundle = await openBundle('http://bundle.test/models/default/', () => undefined, gate.fetchFn);
+    const bundle = await openBundle(URL_, () => undefined, { fetchFn: gate.fetchFn });
     for (const name of FILES.slice(0, 3)) await gate.release(name);
     await expect(bundle.arrived(FILES[1])).resolves.toBeInstanceOf(Uint8Array);
     const mismatch = `Bundle file ${bad}: sha256 mismatch`;
@@ -71,5 +76,30 @@ describe('openBundle', () => {
     await expect(bundle.complete).rejects.toThrow(mismatch);
     expect(gate.requested).toEqual(FILES.slice(0, 3)); // nothing fetched after the failure
     await expect(bundle.arrived('other.onnx')).rejects.toThrow('Bundle file other.onnx: is not listed in manifest.files');
+  });
+
+  it('fetches the files named by `order` first, in that order, then the rest in manifest order', async () => {
+    const gate = gatedFetch();
+    const first = [FILES[4], 'not-listed.onnx', FILES[1]];
+    const bundle = await openBundle(URL_, () => undefined, { fetchFn: gate.fetchFn, order: () => first });
+    const expected = [FILES[4], FILES[1], ...FILES.filter((f) => f !== FILES[4] && f !== FILES[1])];
+    for (const name of expected) await gate.release(name);
+    await bundle.complete;
+    expect(gate.requested).toEqual(expected);
+  });
+
+  it('an aborted signal stops the download: the pending file and every later one reject, nothing more is fetched', async () => {
+    const gate = gatedFetch();
+    const download = new AbortController();
+    const bundle = await openBundle(URL_, () => undefined, { fetchFn: gate.fetchFn, signal: download.signal });
+    await gate.release(FILES[0]);
+    await expect(bundle.arrived(FILES[0])).resolves.toBeInstanceOf(Uint8Array);
+    for (let i = 0; i < 100 && gate.requested.length < 2; i++) await new Promise((r) => setTimeout(r, 1));
+    download.abort(new Error('loading stopped after an earlier failure'));
+    const stopped = `Bundle file ${FILES[1]}: not fetched: loading stopped after an earlier failure`;
+    await expect(bundle.arrived(FILES[1])).rejects.toThrow(stopped);
+    await expect(bundle.arrived(FILES[FILES.length - 1])).rejects.toThrow(stopped);
+    await expect(bundle.complete).rejects.toThrow(stopped);
+    expect(gate.requested).toEqual(FILES.slice(0, 2));
   });
 });
