@@ -1,4 +1,6 @@
 /** Fetches a bundle: manifest.json (validated) and every listed file, streamed, size- and sha256-checked. */
+import { Arrivals } from './arrivals';
+import { fetchOrder } from './fetchOrder';
 import type { Manifest } from './manifest';
 import { bundleError, validateManifest } from './validate';
 
@@ -26,7 +28,7 @@ export interface BundleSource {
 
 export type LoadProgress = (file: string, loadedBytes: number, totalBytes: number) => void;
 
-type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
+type Fetch = (url: string) => Promise<Response>;
 
 /** Where openBundle reports the duration of its phases ('manifest', 'fetch <file>', 'sha256 <file>'). */
 export interface PhaseTimer {
@@ -40,36 +42,21 @@ export interface OpenOptions {
   timer?: PhaseTimer;
   /** The files to fetch first, in this order, given the manifest; the rest follow in manifest order. */
   order?: (manifest: Manifest) => readonly string[];
-  /** Stops the download (e.g. when session creation has failed): every file not yet arrived rejects. */
-  signal?: AbortSignal;
-}
-
-/** The bundle's files in fetch order: `first` (those listed in the manifest), then the others in manifest order. */
-export function fetchOrder(manifest: Manifest, first: readonly string[]): string[] {
-  const listed = Object.keys(manifest.files);
-  const head = [...new Set(first)].filter((path) => path in manifest.files);
-  return [...head, ...listed.filter((path) => !head.includes(path))];
 }
 
 /** Progress is reported at most every this many bytes (plus at the end of each file). */
 const PROGRESS_EVERY = 1 << 20;
-
-function aborted(file: string, signal: AbortSignal): Error {
-  const why = signal.reason instanceof Error ? signal.reason.message : 'the download was stopped';
-  return bundleError(file, [`not fetched: ${why}`]);
-}
 
 function bundleBase(bundleUrl: string): URL {
   const withSlash = bundleUrl.endsWith('/') ? bundleUrl : `${bundleUrl}/`;
   return new URL(withSlash, globalThis.location?.href);
 }
 
-async function get(fetchFn: Fetch, url: URL, file: string, signal?: AbortSignal): Promise<Response> {
+async function get(fetchFn: Fetch, url: URL, file: string): Promise<Response> {
   let res: Response;
   try {
-    res = await fetchFn(url.href, signal && { signal });
+    res = await fetchFn(url.href);
   } catch (err) {
-    if (signal?.aborted) throw aborted(file, signal);
     throw bundleError(file, [`could not be fetched from ${url.href} (${err instanceof Error ? err.message : String(err)})`]);
   }
   if (!res.ok) throw bundleError(file, [`HTTP ${res.status} ${res.statusText} at ${url.href}`.trim()]);
@@ -81,7 +68,6 @@ async function readExactly(
   file: string,
   expected: number,
   onProgress: LoadProgress,
-  signal?: AbortSignal,
 ): Promise<Uint8Array> {
   const out = new Uint8Array(expected);
   let loaded = 0;
@@ -94,7 +80,6 @@ async function readExactly(
     try {
       chunk = await reader.read();
     } catch (err) {
-      if (signal?.aborted) throw aborted(file, signal);
       throw bundleError(file, [`download broke off after ${loaded} of ${expected} bytes (${err instanceof Error ? err.message : String(err)})`]);
     }
     const { done, value } = chunk;
@@ -120,8 +105,8 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export async function fetchManifest(bundleUrl: string, fetchFn: Fetch = fetch, signal?: AbortSignal): Promise<Manifest> {
-  const res = await get(fetchFn, new URL('manifest.json', bundleBase(bundleUrl)), 'manifest.json', signal);
+export async function fetchManifest(bundleUrl: string, fetchFn: Fetch = fetch): Promise<Manifest> {
+  const res = await get(fetchFn, new URL('manifest.json', bundleBase(bundleUrl)), 'manifest.json');
   let raw: unknown;
   try {
     raw = JSON.parse(await res.text());
@@ -135,43 +120,34 @@ export async function fetchManifest(bundleUrl: string, fetchFn: Fetch = fetch, s
 export async function openBundle(
   bundleUrl: string,
   onProgress: LoadProgress,
-  { fetchFn = fetch, timer = untimed, order = () => [], signal }: OpenOptions = {},
+  { fetchFn = fetch, timer = untimed, order = () => [] }: OpenOptions = {},
 ): Promise<ArrivingBundle> {
-  const manifest = await timer.time('manifest', () => fetchManifest(bundleUrl, fetchFn, signal));
+  const manifest = await timer.time('manifest', () => fetchManifest(bundleUrl, fetchFn));
   const base = bundleBase(bundleUrl);
-  const files = new Map<string, Uint8Array>();
-  const waiting = new Map<string, { resolve: (bytes: Uint8Array) => void; reject: (err: unknown) => void }>();
-  const arrivals = new Map<string, Promise<Uint8Array>>();
-  for (const path of Object.keys(manifest.files)) {
-    const arrival = new Promise<Uint8Array>((resolve, reject) => waiting.set(path, { resolve, reject }));
-    arrival.catch(() => undefined); // a failure reaches whoever awaits it, or `complete`; never "unhandled"
-    arrivals.set(path, arrival);
-  }
+  const arrivals = new Arrivals(Object.keys(manifest.files));
   // One file at a time keeps peak memory at the bundle size and progress easy to follow.
   const complete = (async () => {
     try {
       for (const path of fetchOrder(manifest, order(manifest))) {
-        if (signal?.aborted) throw aborted(path, signal);
         const entry = manifest.files[path];
         const bytes = await timer.time(`fetch ${path}`, async () => {
-          const res = await get(fetchFn, new URL(path, base), path, signal);
-          return readExactly(res, path, entry.bytes, onProgress, signal);
+          const res = await get(fetchFn, new URL(path, base), path);
+          return readExactly(res, path, entry.bytes, onProgress);
         });
         const actual = await timer.time(`sha256 ${path}`, () => sha256Hex(bytes));
         if (actual !== entry.sha256) throw bundleError(path, [`sha256 mismatch (expected ${entry.sha256}, got ${actual})`]);
-        files.set(path, bytes);
-        waiting.get(path)!.resolve(bytes);
+        arrivals.deliver(path, bytes);
       }
     } catch (err) {
-      for (const { reject } of waiting.values()) reject(err); // no-ops for the files that arrived
+      arrivals.fail(err);
       throw err;
     }
-    return { manifest, files };
+    return { manifest, files: arrivals.files };
   })();
   complete.catch(() => undefined);
   return {
     manifest,
-    arrived: (path) => arrivals.get(path) ?? Promise.reject(bundleError(path, ['is not listed in manifest.files'])),
+    arrived: (path) => arrivals.arrived(path),
     complete,
   };
 }

@@ -130,3 +130,6 @@ export const GRAPH_IO = {
 } as const;
 
 export type GraphName = keyof typeof GRAPH_IO;
+
+/** The graphs in the order their sessions are created (GraphSet) and their files fetched. */
+export const GRAPH_NAMES = Object.keys(GRAPH_IO) as GraphName[];

@@ -3,10 +3,9 @@
  * declared inputs/outputs. Failures are EngineError('bad_bundle') naming the file and the problem.
  */
 import { EngineError } from '../engine/errors';
-import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, GRAPH_IO, type GraphName, type Manifest } from './manifest';
+import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, GRAPH_IO, GRAPH_NAMES, type GraphName, type Manifest } from './manifest';
 
 const MANIFEST_FILE = 'manifest.json';
-const GRAPHS = Object.keys(GRAPH_IO) as GraphName[];
 /** At most this many problems are listed in one error message. */
 const MAX_LISTED = 6;
 
@@ -121,7 +120,7 @@ function checkFiles(ck: Checker, m: Record<string, Json>): void {
     ...(['face_detector', 'face_embedder', 'face_projector', 'text_encoder', 'unet', 'vae_decoder'] as const).map(
       (k): [string, Json] => [`${k}.file`, isObject(m[k]) ? m[k].file : undefined],
     ),
-    ...GRAPHS.flatMap((k): [string, Json][] => {
+    ...GRAPH_NAMES.flatMap((k): [string, Json][] => {
       const data = isObject(m[k]) ? m[k].external_data : undefined;
       return Array.isArray(data) ? data.map((file, i): [string, Json] => [`${k}.external_data[${i}]`, file]) : [];
     }),

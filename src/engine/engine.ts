@@ -3,7 +3,8 @@
  * wasm switch. worker.ts exposes it through comlink; errors here are EngineErrors or plain errors
  * that worker.ts turns into 'internal'.
  */
-import { openBundle, type ArrivingBundle } from '../bundle/loadBundle';
+import { receiveBundle } from '../bundle/bundlePort';
+import type { ArrivingBundle } from '../bundle/loadBundle';
 import type { GraphName } from '../bundle/manifest';
 import { Rng } from '../diffusion/rng';
 import { cropSourceRect, decodeImage, downscaleForDetection, readRegion } from '../face/decodeImage';
@@ -28,7 +29,7 @@ import { EngineError } from './errors';
 import { configureOrt, watchWebGpuDevice } from './ort';
 import { Pipeline } from './pipeline';
 import { Serial } from './serial';
-import { BackendFailure, GraphSet, sessionFiles } from './sessions';
+import { BackendFailure, GraphSet } from './sessions';
 import { PhaseTimes } from './timings';
 import type { Feeds, Outputs } from './tensors';
 
@@ -97,24 +98,22 @@ export class Engine {
 
     // Files arrive one at a time while the tokenizer, the detector and the sessions are made from
     // those already here: onnxruntime-web's start-up and the first sessions overlap the download.
-    // In the order init needs them: the tokenizer's vocabulary, the detector (MediaPipe starts
-    // beside the sessions), then the graphs in session order.
-    const download = new AbortController();
-    const bundle = await openBundle(
-      bundleUrl,
-      (file, loadedBytes, totalBytes) => onProgress({ kind: 'load', file, loadedBytes, totalBytes }),
-      {
-        timer: times,
-        order: (m) => [m.tokenizer.vocab_file, m.face_detector.file, ...sessionFiles(m)],
-        signal: download.signal,
-      },
-    );
+    // A worker of its own downloads the files in the order init needs them (see bundlePort.ts).
+    const downloader = new Worker(new URL('../bundle/downloadWorker.ts', import.meta.url), {
+      type: 'module',
+      name: 'face0-bundle-download',
+    });
     try {
+      const bundle = await receiveBundle(
+        downloader,
+        bundleUrl,
+        (file, loadedBytes, totalBytes) => onProgress({ kind: 'load', file, loadedBytes, totalBytes }),
+        (phase, ms) => times.record(phase, ms),
+      );
       const info = await this.prepare(bundle, choice, times, onProgress);
       return { ...info, wasmThreads, loadMs: performance.now() - t0, timings: times.toRecord() };
-    } catch (err) {
-      download.abort(new Error('loading stopped after an earlier failure'));
-      throw err;
+    } finally {
+      downloader.terminate(); // every file has arrived, or init failed and the rest is not wanted
     }
   }
 

@@ -1,7 +1,7 @@
 /** The bundle's ONNX graphs as ORT sessions on one backend, checked against the manifest, run one at a time. */
 import { externalDataFor } from '../bundle/externalData';
 import type { BundleSource } from '../bundle/loadBundle';
-import { GRAPH_IO, type GraphName, type Manifest } from '../bundle/manifest';
+import { GRAPH_IO, GRAPH_NAMES, type GraphName } from '../bundle/manifest';
 import { bundleError, validateGraphIO } from '../bundle/validate';
 import type { Backend } from './api';
 import { EngineError } from './errors';
@@ -12,18 +12,12 @@ import { Serial } from './serial';
 import { cpuOps, type TensorOps } from './tensorOps';
 import type { Feeds, Outputs } from './tensors';
 
-const GRAPHS = Object.keys(GRAPH_IO) as GraphName[];
 
 /**
  * On WebGPU, graphs whose outputs feed the next graph keep them on the GPU; the decoder's image and
  * the face embedding (read by JS) are copied back by ORT.
  */
 const GPU_RESIDENT_OUTPUTS: ReadonlySet<GraphName> = new Set(['text_encoder', 'face_projector', 'unet']);
-
-/** Every graph file and its external data, in the order the sessions are created. */
-export function sessionFiles(manifest: Manifest): string[] {
-  return GRAPHS.flatMap((graph) => [manifest[graph].file, ...(manifest[graph].external_data ?? [])]);
-}
 
 function graphFile(bundle: BundleSource, graph: GraphName): string {
   return bundle.manifest[graph].file;
@@ -57,7 +51,7 @@ export class GraphSet {
     const releaseAll = () => Promise.all([...sessions.values()].map((s) => s.release().catch(() => undefined)));
     let ops: TensorOps = cpuOps;
     try {
-      for (const graph of GRAPHS) {
+      for (const graph of GRAPH_NAMES) {
         const file = graphFile(bundle, graph);
         onGraph(graph, 'files');
         const bytes = await bundle.arrived(file);

@@ -11,14 +11,14 @@ export class PhaseTimes {
     try {
       return await job();
     } finally {
-      this.add(phase, this.now() - start);
+      this.record(phase, this.now() - start);
     }
   }
 
   /** Ends the phase started by the previous lap() (if any) and starts `phase` (null: none). */
   lap(phase: string | null): void {
     const t = this.now();
-    if (this.running) this.add(this.running.phase, t - this.running.start);
+    if (this.running) this.record(this.running.phase, t - this.running.start);
     this.running = phase === null ? null : { phase, start: t };
   }
 
@@ -27,7 +27,8 @@ export class PhaseTimes {
     return Object.fromEntries([...this.ms].map(([phase, ms]) => [phase, Math.round(ms * 10) / 10]));
   }
 
-  private add(phase: string, ms: number): void {
+  /** Adds `ms` to `phase` (timed elsewhere, e.g. in the download worker). */
+  record(phase: string, ms: number): void {
     this.ms.set(phase, (this.ms.get(phase) ?? 0) + ms);
   }
 }

@@ -1,5 +1,5 @@
 // npm run bench [-- --runs=N] [--backend=wasm|webgpu] [--skip-build] [--wasm-steps=N] [--webgpu-steps=N] [--load-only]
-//   [--mbps=N]  cold load over a link of N Mbit/s down, 20 ms latency (Chromium's network emulation)
+//   [--mbps=N]  everything served over one link of N Mbit/s, 20 ms latency per request (slowLink.mjs)
 // Times the built app in headless Chromium through the ?test=1 hook (window.__face0): cold and warm
 // bundle load with its per-phase breakdown (EngineInfo.timings), ms per U-Net call by batch size,
 // U-Net calls per step for three guidance settings, and end-to-end ms per image (not with
@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { openApp, waitForImage } from '../e2e/app.mjs';
 import { launchBrowser, outputDir, parseArgs, serveApp } from '../e2e/harness.mjs';
+import { slowLink } from './slowLink.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const RUNS = Number(args.runs ?? 5);
@@ -50,25 +51,11 @@ async function engineInfo(page) {
   });
 }
 
-/** With --mbps: the page's requests (its worker's included) share a link of that speed. */
-async function throttle(page) {
-  if (MBPS === null) return;
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Network.enable');
-  const bytesPerS = (MBPS * 1e6) / 8;
-  await cdp.send('Network.emulateNetworkConditions', {
-    offline: false,
-    latency: 20,
-    downloadThroughput: bytesPerS,
-    uploadThroughput: bytesPerS,
-  });
-}
-
 /** Cold: a fresh context (empty HTTP cache); warm: a reload of that page (files revalidated from cache). */
 async function coldAndWarmLoad(browser, base, backend) {
   const context = await browser.newContext();
   try {
-    const page = await openApp(context, base, { backend, steps: STEPS[backend], beforeGoto: throttle });
+    const page = await openApp(context, base, { backend, steps: STEPS[backend] });
     const cold = await engineInfo(page);
     await page.reload();
     await page.waitForFunction(() => window.__face0?.state().info != null, null, { timeout: 300_000 });
@@ -198,17 +185,19 @@ function table(results) {
 }
 
 const server = await serveApp({ skipBuild: Boolean(args['skip-build']) });
+const link = MBPS === null ? null : await slowLink(server.base, { mbps: MBPS });
 const results = [];
 try {
   for (const backend of backends) {
     const browser = await launchBrowser(backend);
     try {
-      results.push(await benchBackend(browser, server.base, backend));
+      results.push(await benchBackend(browser, link?.base ?? server.base, backend));
     } finally {
       await browser.close();
     }
   }
 } finally {
+  await link?.close();
   await server.close();
 }
 const probe = await launchBrowser('wasm');

@@ -18,6 +18,9 @@ export async function openApp(context, base, { backend, steps, extra = '', befor
   page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
   page.logs = logs;
+  // Every worker that ever ran, nested ones included (the bundle download worker ends after loading).
+  page.workerUrls = [];
+  page.on('worker', (w) => page.workerUrls.push(w.url()));
   await page.goto(`${base}/?test=1&backend=${backend}${steps ? `&steps=${steps}` : ''}${extra}`);
   await page.waitForFunction(
     () => {

@@ -290,9 +290,13 @@ async function privacy({ page, context, base, requests, offOrigin }) {
     assert(r.outcome.startsWith('refused'), `${name}: telemetry POST ${r.outcome}`);
     assert(r.violations.some((v) => v.startsWith('connect-src')), `${name}: refused but not by CSP connect-src (${JSON.stringify(r)})`);
   }
-  for (const w of workers) {
-    const csp = await page.evaluate(async (url) => (await fetch(url)).headers.get('content-security-policy'), w.url());
-    assert(/connect-src 'self'(;|$)/.test(csp ?? ''), `worker ${w.url()} served without connect-src 'self': ${csp}`);
+  // The bundle download worker has ended once the bundle is in: it is found among the workers that ran.
+  const downloader = page.workerUrls.filter((u) => /\/assets\/downloadWorker-[^/]*\.js$/.test(u));
+  assert(downloader.length === 1, `expected one bundle download worker, saw ${page.workerUrls.join(', ')}`);
+  const workerScripts = [...new Set([...workers.map((w) => w.url()), ...downloader])];
+  for (const url of workerScripts) {
+    const csp = await page.evaluate(async (u) => (await fetch(u)).headers.get('content-security-policy'), url);
+    assert(/connect-src 'self'(;|$)/.test(csp ?? ''), `worker ${url} served without connect-src 'self': ${csp}`);
   }
   // Negative control: with CSP bypassed the same POST reaches the network layer, where the route
   // records it; so the checks above do fail when the policy is missing.
@@ -318,7 +322,7 @@ async function privacy({ page, context, base, requests, offOrigin }) {
   assert(offOrigin.length === 0, `requests got past CSP: ${offOrigin.join(', ')}`);
   assert(foreign.length === 0, `off-origin requests: ${foreign.map((r) => `${r.method} ${r.url}`).join(', ')}`);
   const cspLogs = page.logs.filter((l) => l.includes('Content Security Policy')).length;
-  return `${requests.length} requests, all to ${base}; telemetry POST refused by CSP in page and engine worker; ${workers.length} worker scripts carry the CSP; ${cspLogs} CSP console reports; without CSP (control) the POST does leave`;
+  return `${requests.length} requests, all to ${base}; telemetry POST refused by CSP in page and engine worker; ${workerScripts.length} worker scripts (the download worker's included) carry the CSP; ${cspLogs} CSP console reports; without CSP (control) the POST does leave`;
 }
 
 function cosine(a, b) {
