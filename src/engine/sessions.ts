@@ -12,7 +12,6 @@ import { Serial } from './serial';
 import { cpuOps, type TensorOps } from './tensorOps';
 import type { Feeds, Outputs } from './tensors';
 
-
 /**
  * On WebGPU, graphs whose outputs feed the next graph keep them on the GPU; the decoder's image and
  * the face embedding (read by JS) are copied back by ORT.

@@ -11,9 +11,8 @@ export function recordRequests(context) {
 }
 
 /** Opens the app with the test hook and waits for the bundle (throws with the page's alert text if it fails). */
-export async function openApp(context, base, { backend, steps, extra = '', beforeGoto = async () => {} }) {
+export async function openApp(context, base, { backend, steps, extra = '' }) {
   const page = await context.newPage();
-  await beforeGoto(page);
   const logs = [];
   page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
