@@ -447,6 +447,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     weights.add_argument("--config", choices=sorted(CONFIGS), help="code-initialised weights (default tiny)")
     weights.add_argument("--checkpoint", type=Path, help="training checkpoint (.pt): its EMA weights")
     parser.add_argument("--no-ema", action="store_true", help="checkpoint: raw weights instead of EMA")
+    parser.add_argument(
+        "--vae-decoder",
+        type=Path,
+        help="checkpoint: a `train-vae --decoder-only` file fine-tuned from its VAE replaces its decoder",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True, help="bundle folder")
     parser.add_argument("--name", required=True)
@@ -479,10 +484,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     if args.checkpoint:
-        from face0.train import load_checkpoint_models
+        from face0.train import load_checkpoint_models, replace_vae_decoder
 
         models = load_checkpoint_models(args.checkpoint, ema=not args.no_ema)
         print(f"{args.checkpoint}: {'raw' if args.no_ema else 'EMA'} weights")
+        if args.vae_decoder:
+            replace_vae_decoder(models, args.vae_decoder)
+            print(f"VAE decoder: {args.vae_decoder}")
+    elif args.vae_decoder:
+        raise SystemExit("--vae-decoder replaces a --checkpoint's decoder")
     else:
         config = CONFIGS[args.config or "tiny"]
         tokenizer = clip_tokenizer(config.face_token_positions, args.clip_dir / CLIP_VOCAB_FILE)

@@ -452,16 +452,43 @@ def validation_grid(
     image_grid(rows).save(path)
 
 
-def load_vae(models: Face0Models, path: Path) -> Face0Models:
-    """Models whose VAE (and config's scaling factor) come from a train-vae file."""
+def read_vae_file(path: Path) -> dict:
     state = torch.load(path, map_location="cpu", weights_only=False)
     if state.get("format") != VAE_FORMAT:
         raise ValueError(f"{path}: not a {VAE_FORMAT} file")
+    return state
+
+
+def load_vae(models: Face0Models, path: Path) -> Face0Models:
+    """Models whose VAE (and config's scaling factor) come from a train-vae file."""
+    state = read_vae_file(path)
     vae_config = dataclasses.replace(models.config.vae, scaling_factor=state["scaling_factor"])
     config = dataclasses.replace(models.config, vae=vae_config)
     models.config = config
     models.vae.load_state_dict(state["vae"])
     models.vae.register_to_config(scaling_factor=state["scaling_factor"])
+    return models
+
+
+def encoder_keys(vae_state: dict) -> list[str]:
+    """The VAE tensors that produce latents (diffusers AutoencoderKL names)."""
+    return [k for k in vae_state if k.startswith(("encoder.", "quant_conv."))]
+
+
+def replace_vae_decoder(models: Face0Models, path: Path) -> Face0Models:
+    """Models whose VAE decoder comes from a `train-vae --decoder-only` file. The U-Net was trained on the
+    encoder's latents, so that file's encoder and scaling factor must be exactly the models' own."""
+    state = read_vae_file(path)
+    own = models.vae.state_dict()
+    changed = [k for k in encoder_keys(own) if not torch.equal(own[k].cpu(), state["vae"][k])]
+    if changed or state["scaling_factor"] != models.config.vae.scaling_factor:
+        raise ValueError(
+            f"{path}: its encoder or scaling factor differs from the model's ({len(changed)} encoder "
+            f"tensors differ; scaling factor {state['scaling_factor']} vs "
+            f"{models.config.vae.scaling_factor}). Only a decoder fine-tuned from this model's VAE "
+            "(train-vae --init ... --decoder-only) can replace its decoder"
+        )
+    models.vae.load_state_dict(state["vae"])
     return models
 
 
@@ -652,15 +679,28 @@ def vae_loss(
 def train_vae(
     shards: list[Path], config: ModelConfig, out: Path, steps: int, batch: int = 16, lr: float = 1e-4,
     kl_weight: float = 1e-6, seed: int = 0, device: str | None = None, log_every: int = 50,
+    init: Path | None = None, decoder_only: bool = False,
 ) -> dict:  # fmt: skip
-    """Trains the AutoencoderKL alone on images and saves it with the scaling factor 1 / std(latents)."""
+    """Trains the AutoencoderKL alone on images and saves it with the scaling factor 1 / std(latents).
+
+    `decoder_only` fine-tunes the decoder of the `init` VAE and keeps its encoder frozen, so the latents,
+    their scaling factor and a U-Net trained on them stay valid (what SD's ft-MSE decoders did)."""
+    if decoder_only and init is None:
+        raise ValueError("--decoder-only fine-tunes an existing VAE: give it with --init")
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(seed)
-    vae = build_vae(config).to(target)
+    vae = build_vae(config)
+    start = read_vae_file(init) if init else None
+    if start:
+        vae.load_state_dict(start["vae"])
+    vae = vae.to(target)
+    if decoder_only:
+        vae.encoder.requires_grad_(False)
+        vae.quant_conv.requires_grad_(False)
     reader = SampleReader(
         SampleStream(shards, 0, 1, seed, 1000), config.image_size, config.projector.embedding_width, False
     )
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=lr)
+    optimizer = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=lr)
     progress = Progress(steps, "train-vae", "steps", every_s=30.0)
     losses = []
     for step in range(steps):
@@ -678,7 +718,10 @@ def train_vae(
             vae_loss(vae, images_to_tensor(reader.next_batch(batch)).to(target), generator, 0)[1]
             for _ in range(4)
         ]
-    scaling_factor = float(1.0 / torch.cat(latents).flatten().std())
+    # The frozen encoder's latents are the init's: its scaling factor stays exact.
+    scaling_factor = (
+        start["scaling_factor"] if decoder_only else float(1.0 / torch.cat(latents).flatten().std())
+    )
     state = {
         "format": VAE_FORMAT,
         "model_config": asdict(config),
@@ -686,6 +729,8 @@ def train_vae(
         "scaling_factor": scaling_factor,
         "steps": steps,
         "losses": losses[::log_every],
+        "init": None if init is None else str(init),
+        "decoder_only": decoder_only,
     }
     save_atomic(state, out)
     print(f"train-vae: {out}, final loss {losses[-1]:.4f}, scaling factor {scaling_factor:.4f}")
@@ -822,6 +867,10 @@ def _add_vae_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--init", type=Path, help="train-vae file to start from")
+    parser.add_argument(
+        "--decoder-only", action="store_true", help="train only the decoder; the --init encoder stays frozen"
+    )
 
 
 def _run_vae(args: argparse.Namespace) -> None:
@@ -830,8 +879,9 @@ def _run_vae(args: argparse.Namespace) -> None:
     config = load_model_config(args.config)
     shards = list_shards(args.shards)
     train_vae(
-        shards, config, args.out, args.steps, args.batch, args.lr, args.kl_weight, args.seed, args.device
-    )
+        shards, config, args.out, args.steps, args.batch, args.lr, args.kl_weight, args.seed, args.device,
+        init=args.init, decoder_only=args.decoder_only,
+    )  # fmt: skip
 
 
 def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:

@@ -63,7 +63,7 @@ def micro_config_file(tmp_path_factory) -> Path:
     return path
 
 
-def export_checkpoint(checkpoint: Path, out: Path, name: str) -> dict:
+def export_checkpoint(checkpoint: Path, out: Path, name: str, extra: tuple[str, ...] = ()) -> dict:
     """`python -m face0 export --checkpoint` (float32, a 2-component prior on random embeddings) into
     `out`; returns the manifest."""
     from face0 import export
@@ -77,7 +77,7 @@ def export_checkpoint(checkpoint: Path, out: Path, name: str) -> dict:
         parser.parse_args(
             ["--checkpoint", str(checkpoint), "--out", str(out), "--name", name, "--description", "test",
              "--face-models", str(FACE_MODELS), "--clip-dir", str(FACE_MODELS), "--prior-embeddings",
-             str(faces), "--prior-components", "2", "--no-float16"]
+             str(faces), "--prior-components", "2", "--no-float16", *extra]
         )
     )  # fmt: skip
     assert validate_bundle(out) == []

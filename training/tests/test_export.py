@@ -217,6 +217,46 @@ def test_export_from_a_checkpoint_uses_its_ema_weights_config_and_vocabulary(aug
     assert np.abs(tokens - other).max() > 100 * GRAPH_TOLERANCE
 
 
+def test_export_with_a_fine_tuned_vae_decoder(augmented_shards, tmp_path):
+    """`export --checkpoint C --vae-decoder F`: the bundle's vae_decoder is F's decoder; the other graphs
+    and the scaling factor stay C's."""
+    from face0.train import TrainOptions, latest_checkpoint, load_checkpoint_models, train, train_vae
+
+    vae = train_vae(augmented_shards, MICRO, tmp_path / "vae.pt", steps=2, batch=4)
+    options = TrainOptions(
+        shards=augmented_shards, out=tmp_path / "run", model=MICRO, max_steps=2, global_batch=4, lr=1e-3,
+        ema_decay=0.5, checkpoint_every=2, shuffle_buffer=8, threads=1, device="cpu", vae=tmp_path / "vae.pt",
+    )  # fmt: skip
+    train(options)
+    checkpoint = latest_checkpoint(tmp_path / "run")
+    tuned = train_vae(
+        augmented_shards, MICRO, tmp_path / "decoder.pt", steps=3, batch=4, lr=1e-2,
+        init=tmp_path / "vae.pt", decoder_only=True,
+    )  # fmt: skip
+    plain = export_checkpoint(checkpoint, tmp_path / "plain", "plain")
+    manifest = export_checkpoint(
+        checkpoint, tmp_path / "tuned", "tuned", ("--vae-decoder", str(tmp_path / "decoder.pt"))
+    )
+    assert manifest["vae_scaling_factor"] == plain["vae_scaling_factor"] == vae["scaling_factor"]
+    for graph in ("text_encoder", "face_projector", "unet"):
+        assert manifest["files"][GRAPH_FILES[graph]]["sha256"] == plain["files"][GRAPH_FILES[graph]]["sha256"]
+
+    models = load_checkpoint_models(checkpoint)
+    latents = np.random.default_rng(3).normal(size=(1, 4, MICRO.latent_size, MICRO.latent_size))
+    latents = latents.astype(np.float32)
+    decoded = {}
+    for name in ("plain", "tuned"):
+        path = tmp_path / name / GRAPH_FILES["vae_decoder"]
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        (decoded[name],) = sess.run(None, {"latent_sample": latents})
+    models.vae.load_state_dict(tuned["vae"])
+    with torch.no_grad():
+        want = models.vae.decode(torch.from_numpy(latents)).sample.clamp(-1, 1).numpy()
+    # float32 graphs: GRAPH_TOLERANCE; the fine-tuned decoder differs from the checkpoint's by far more.
+    assert np.abs(decoded["tuned"] - want).max() <= GRAPH_TOLERANCE
+    assert np.abs(decoded["plain"] - want).max() > 100 * GRAPH_TOLERANCE
+
+
 UNET_DATA = "unet.onnx.data"
 
 

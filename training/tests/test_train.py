@@ -28,7 +28,7 @@ from face0.data import (
     read_samples,
 )
 from face0.distributed import init_distributed, shutdown
-from face0.models import build_models
+from face0.models import CompactVocabulary, build_models
 from face0.sample import clip_tokenizer
 from face0.train import (
     Denoiser,
@@ -42,6 +42,7 @@ from face0.train import (
     load_checkpoint_models,
     load_vae,
     make_batch,
+    replace_vae_decoder,
     train,
     train_vae,
     training_embeddings,
@@ -259,6 +260,30 @@ def test_vae_stage_and_frozen_vae(augmented_shards, tmp_path):
     assert reloaded.config.vae.scaling_factor == state["scaling_factor"]
     models = load_vae(build_models(MICRO, result.models.vocabulary, 0), path)
     assert models.vae.config.scaling_factor == state["scaling_factor"]
+
+
+def test_decoder_only_fine_tuning_keeps_the_encoder_and_replaces_a_models_decoder(augmented_shards, tmp_path):
+    base = train_vae(augmented_shards, MICRO, tmp_path / "vae.pt", steps=2, batch=4)
+    tuned = train_vae(
+        augmented_shards, MICRO, tmp_path / "decoder.pt", steps=3, batch=4, lr=1e-2,
+        init=tmp_path / "vae.pt", decoder_only=True,
+    )  # fmt: skip
+    encoder = [k for k in base["vae"] if k.startswith(("encoder.", "quant_conv."))]
+    decoder = [k for k in base["vae"] if k.startswith(("decoder.", "post_quant_conv."))]
+    assert encoder and decoder and len(encoder) + len(decoder) == len(base["vae"])
+    assert max_diff({k: tuned["vae"][k] for k in encoder}, {k: base["vae"][k] for k in encoder}) == 0.0
+    assert max_diff({k: tuned["vae"][k] for k in decoder}, {k: base["vae"][k] for k in decoder}) > 1e-4
+    assert tuned["scaling_factor"] == base["scaling_factor"]  # the frozen encoder's latents, exactly
+
+    models = load_vae(build_models(MICRO, CompactVocabulary((320, 539)), 0), tmp_path / "vae.pt")
+    replace_vae_decoder(models, tmp_path / "decoder.pt")
+    assert max_diff(flat(models.vae), tuned["vae"]) == 0.0
+    # A VAE trained on its own has other latents: the U-Net would not fit its decoder.
+    train_vae(augmented_shards, MICRO, tmp_path / "other.pt", steps=2, batch=4, seed=1)
+    with pytest.raises(ValueError, match="encoder or scaling factor differs"):
+        replace_vae_decoder(models, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="--init"):
+        train_vae(augmented_shards, MICRO, tmp_path / "x.pt", steps=1, batch=4, decoder_only=True)
 
 
 def test_face_source_other_uses_another_photo_of_the_person(augmented_shards, tokenizer):
