@@ -131,6 +131,17 @@ def load_people(
     return people
 
 
+def found_reference(scores: list[float], boxes: dict[int, Box | None]) -> dict:
+    """A reference scored like generated images: 0 where the detector finds no face, and found only."""
+    found = [s for s, b in zip(scores, boxes.values(), strict=True) if b is not None]
+    return {
+        "pairs": len(scores),
+        "cosine": mean_std(scores),
+        "face_found_rate": float(np.mean([b is not None for b in boxes.values()])),
+        "cosine_found_only": mean_std(found) if found else None,
+    }
+
+
 def mean_std(values: Sequence[float]) -> dict[str, float]:
     v = np.asarray(values, dtype=np.float64)
     return {
@@ -359,6 +370,16 @@ def pct(x: float | None) -> str:
 def write_markdown(report: dict, path: Path) -> None:
     ref = report["references"]
     small, small_ref = report["settings"]["image_size"], ref["ceiling_as_generated"]
+    vae_ref = ref.get("ceiling_through_vae")
+    vae_rows = (
+        [
+            f"| ceiling through the VAE: that {small} px photo encoded by the VAE's encoder, decoded by the "
+            f"bundle's decoder (found in {pct(vae_ref['face_found_rate'])}; found only "
+            f"{fmt(vae_ref['cosine_found_only'])}) | {vae_ref['pairs']} | {fmt(vae_ref['cosine'])} |"
+        ]
+        if vae_ref
+        else []
+    )
     lines = [
         "# Face0 evaluation",
         "",
@@ -389,8 +410,10 @@ def write_markdown(report: dict, path: Path) -> None:
         f"| ceiling: another photo of the same person vs. the input | {ref['ceiling']['pairs']} | "
         f"{fmt(ref['ceiling']['cosine'])} |",
         f"| ceiling, as generated: that photo framed like celeba128 at {small} px, face found on it by the "
-        f"detector (0 if not; found in {pct(small_ref['face_found_rate'])}) | {small_ref['pairs']} | "
+        f"detector (0 if not; found in {pct(small_ref['face_found_rate'])}; found only "
+        f"{fmt(small_ref['cosine_found_only'])}) | {small_ref['pairs']} | "
         f"{fmt(small_ref['cosine'])} |",
+        *vae_rows,
         f"| floor: a photo of a different person vs. the input | {ref['floor']['pairs']} | "
         f"{fmt(ref['floor']['cosine'])} |",
         "",
@@ -442,6 +465,29 @@ def write_markdown(report: dict, path: Path) -> None:
     path.write_text("\n".join(lines))
 
 
+def vae_round_trip(images: Sequence[np.ndarray], vae_file: Path, bundle: Bundle) -> list[np.ndarray]:
+    """(size, size, 3) 0..255 images encoded by a train-vae file's encoder (posterior mean) and decoded by
+    the bundle's own vae_decoder graph: the best any generation can look through that decoder."""
+    import torch
+
+    from face0.models import build_vae
+    from face0.train import config_from_dict, read_vae_file
+
+    state = read_vae_file(vae_file)
+    if state["scaling_factor"] != bundle.manifest["vae_scaling_factor"]:
+        raise SystemExit(
+            f"--vae {vae_file}: scaling factor {state['scaling_factor']} is not the bundle's "
+            f"{bundle.manifest['vae_scaling_factor']}: it is not the VAE the bundle's U-Net was trained on"
+        )
+    vae = build_vae(config_from_dict(state["model_config"]))
+    vae.load_state_dict(state["vae"])
+    x = torch.from_numpy(np.stack(images).astype(np.float32)).permute(0, 3, 1, 2) / 127.5 - 1.0
+    with torch.no_grad():
+        latents = vae.eval().encode(x).latent_dist.mean
+    decoded = bundle.graphs.vae_decoder(latents).permute(0, 2, 3, 1).numpy()
+    return [to_uint8(im) for im in decoded]
+
+
 def open_bundle(path: Path, threads: int, label: str | None = None) -> Bundle:
     graphs, tokenizer, manifest = load_bundle(path, threads)
     return Bundle(label or manifest["name"], path, graphs, tokenizer, manifest, FaceExtractor(path))
@@ -464,6 +510,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
     parser.add_argument("--grid-seeds", type=int, default=4, help="seeds in the consistency grid")
     parser.add_argument("--no-sweeps", action="store_true", help="skip the PNG grids")
+    parser.add_argument(
+        "--vae",
+        type=Path,
+        help="the train-vae file whose encoder the bundle's U-Net was trained on: adds the reference "
+        "'through the VAE' (reference photo, encoder, the bundle's decoder)",
+    )
 
 
 def evaluate(args: argparse.Namespace) -> dict:
@@ -514,6 +566,11 @@ def evaluate(args: argparse.Namespace) -> dict:
         for i in with_reference
     }
     small_boxes = {i: largest_box(detect(im)) for i, im in small_refs.items()}
+    through_vae = {}
+    if args.vae and with_reference:
+        decoded = vae_round_trip([small_refs[i] for i in with_reference], args.vae, main)
+        through_vae = dict(zip(with_reference, decoded, strict=True))
+    vae_boxes = {i: largest_box(detect(im)) for i, im in through_vae.items()}
     keyed = [(("input", i), faceres_crop(p.rgb, p.box, size)) for i, p in enumerate(people)]
     keyed += [
         (("reference", i), faceres_crop(people[i].reference_rgb, people[i].reference_box, size))
@@ -521,6 +578,11 @@ def evaluate(args: argparse.Namespace) -> dict:
     ]
     keyed += [
         (("small_reference", i), faceres_crop(small_refs[i], b, size)) for i, b in small_boxes.items() if b
+    ]
+    keyed += [
+        (("through_vae", i), faceres_crop(through_vae[i].astype(np.float32), b, size))
+        for i, b in vae_boxes.items()
+        if b
     ]
     keyed += [
         (("generated", k), faceres_crop(g.image.astype(np.float32), g.box, size))
@@ -569,6 +631,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         )
     ceiling = [face_score(("reference", i), i) for i in with_reference]
     as_generated = [face_score(("small_reference", i), i) for i in with_reference]
+    vae_scores = [face_score(("through_vae", i), i) for i in through_vae]
     # Floor: each input against the reference photo of the next person who has one (another person).
     floor = []
     for i in range(len(people)):
@@ -601,11 +664,8 @@ def evaluate(args: argparse.Namespace) -> dict:
         },
         "references": {
             "ceiling": {"pairs": len(ceiling), "cosine": mean_std(ceiling)},
-            "ceiling_as_generated": {
-                "pairs": len(as_generated),
-                "cosine": mean_std(as_generated),
-                "face_found_rate": float(np.mean([b is not None for b in small_boxes.values()])),
-            },
+            "ceiling_as_generated": found_reference(as_generated, small_boxes),
+            **({"ceiling_through_vae": found_reference(vae_scores, vae_boxes)} if through_vae else {}),
             "floor": {"pairs": len(floor), "cosine": mean_std(floor)},
         },
         "methods": summarize(records, args.seeds),
@@ -657,6 +717,12 @@ def run(args: argparse.Namespace) -> None:
         )
     ref = report["references"]
     print(f"faceres ceiling {fmt(ref['ceiling']['cosine'])}, floor {fmt(ref['floor']['cosine'])}")
+    if "ceiling_through_vae" in ref:
+        vae_ref = ref["ceiling_through_vae"]
+        print(
+            f"through the VAE {fmt(vae_ref['cosine'])} (found only {fmt(vae_ref['cosine_found_only'])}, "
+            f"face found {pct(vae_ref['face_found_rate'])})"
+        )
     seconds = time.monotonic() - start
     print(f"wrote {args.out}/report.md, report.json and {len(report['grids'])} grids in {seconds:.0f} s")
 

@@ -14,7 +14,7 @@ from face0.captions import CELEBA_ATTRIBUTES
 from face0.configs import DATA_DIR
 from face0.eval_faceres import FACERES_SIZE, cosine, faceres_crop, faceres_embed, scale_box
 from face0.eval_prompts import probe_prompts, relation
-from face0.evaluate import add_arguments, evaluate, framing_box, text_scores
+from face0.evaluate import add_arguments, evaluate, framing_box, text_scores, write_markdown
 from face0.extraction import FaceExtractor, load_image
 from face0.face_crop import Box
 
@@ -153,6 +153,13 @@ def test_evaluate_command_end_to_end(tmp_path):
     # Real photos at 64 px keep their faces for the detector (the generated images' path works on faces).
     assert ref["ceiling_as_generated"]["face_found_rate"] == 1.0
     assert ref["ceiling_as_generated"]["cosine"]["mean"] > ref["floor"]["cosine"]["mean"]
+    found_only = ref["ceiling_as_generated"]["cosine_found_only"]["mean"]
+    assert found_only == pytest.approx(ref["ceiling_as_generated"]["cosine"]["mean"])  # every face found
+    assert "ceiling_through_vae" not in ref  # no --vae given
+    # With --vae its row joins the references table (vae_round_trip has its own test below).
+    ref["ceiling_through_vae"] = ref["ceiling_as_generated"]
+    write_markdown(report, tmp_path / "with-vae.md")
+    assert "| ceiling through the VAE: that 64 px photo" in (tmp_path / "with-vae.md").read_text()
 
     size = report["settings"]["image_size"]
     expected = {
@@ -168,3 +175,45 @@ def test_evaluate_command_end_to_end(tmp_path):
         assert len(report["grids"][grid]["rows"]) == rows and len(report["grids"][grid]["columns"]) == cols
     with Image.open(out / "sweep_random_face.png") as im:
         assert im.size == (len(report["people"][0]["probes"]) * size, size)
+
+
+def test_vae_round_trip_uses_the_files_encoder_and_the_bundles_decoder(augmented_shards, tmp_path):
+    """The 'through the VAE' reference: encoder (posterior mean) from the train-vae file, decoder from the
+    bundle's ONNX graph; a VAE file the U-Net was not trained on is refused."""
+    import torch
+    from conftest import MICRO, export_checkpoint
+
+    from face0.evaluate import open_bundle, vae_round_trip
+    from face0.models import build_vae
+    from face0.sample import to_uint8
+    from face0.train import TrainOptions, latest_checkpoint, train, train_vae
+
+    vae_file = tmp_path / "vae.pt"
+    state = train_vae(augmented_shards, MICRO, vae_file, steps=2, batch=4)
+    options = TrainOptions(
+        shards=augmented_shards, out=tmp_path / "run", model=MICRO, max_steps=1, global_batch=4, lr=1e-3,
+        checkpoint_every=1, shuffle_buffer=8, threads=1, device="cpu", vae=vae_file,
+    )  # fmt: skip
+    train(options)
+    export_checkpoint(latest_checkpoint(tmp_path / "run"), tmp_path / "bundle", "round-trip")
+    bundle = open_bundle(tmp_path / "bundle", threads=1)
+    size = MICRO.image_size
+    images = [np.random.default_rng(k).integers(0, 256, (size, size, 3)).astype(np.uint8) for k in range(2)]
+    decoded = vae_round_trip(images, vae_file, bundle)
+
+    vae = build_vae(MICRO)
+    vae.load_state_dict(state["vae"])
+    x = torch.from_numpy(np.stack(images).astype(np.float32)).permute(0, 3, 1, 2) / 127.5 - 1.0
+    with torch.no_grad():
+        want = vae.eval().decode(vae.encode(x).latent_dist.mean).sample.clamp(-1, 1)
+    want = [to_uint8(im) for im in want.permute(0, 2, 3, 1).numpy()]
+    for got, expected in zip(decoded, want, strict=True):
+        assert got.shape == (size, size, 3) and got.dtype == np.uint8
+        # float32 graph vs PyTorch: at most one 8-bit step where the two round differently.
+        assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
+
+    other = tmp_path / "other.pt"
+    train_vae(augmented_shards, MICRO, other, steps=2, batch=4, seed=1)
+    with pytest.raises(SystemExit, match="not the VAE the bundle's U-Net was trained on"):
+        vae_round_trip(images, other, bundle)
+    bundle.extractor.close()
