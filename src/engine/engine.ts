@@ -25,7 +25,7 @@ import type {
 } from './api';
 import { chooseBackend, probeWebGpu, type BackendChoice } from './backend';
 import { CancelToken } from './cancel';
-import { EngineError } from './errors';
+import { deviceLostError, EngineError } from './errors';
 import { configureOrt, watchWebGpuDevice } from './ort';
 import { Pipeline } from './pipeline';
 import { Serial } from './serial';
@@ -52,8 +52,14 @@ function rgbToRgba(img: RgbImage): Uint8ClampedArray {
   return out;
 }
 
+interface DeviceLoss {
+  reason: string;
+  /** The graph running on WebGPU when the loss came, if any. */
+  during: GraphName | null;
+}
+
 class DeviceLostError extends Error {
-  constructor() {
+  constructor(readonly loss: DeviceLoss) {
     super('device lost');
   }
 }
@@ -75,10 +81,11 @@ export class Engine {
   private loaded: Loaded | null = null;
   private graphs: GraphSet | null = null;
   private serial = new Serial();
-  /** On WebGPU: why the device was lost, once it is; the next graph run switches to wasm. */
-  private lostReason: string | null = null;
+  /** On WebGPU: the device loss, once it comes; the next graph run switches to wasm. */
+  private loss: DeviceLoss | null = null;
   /** Called once when the WebGPU device is lost: the graph runs waiting on it (see runGraph). */
-  private readonly lossListeners = new Set<() => void>();
+  private readonly lossListeners = new Set<(loss: DeviceLoss) => void>();
+  private webGpuGraph: GraphName | null = null;
   /** A WebGPU run was abandoned to the device loss: ORT refuses the next run once (see runGraph). */
   private abandonedRun = false;
   private switching: Promise<void> | null = null;
@@ -168,8 +175,9 @@ export class Engine {
       const graphs = this.graphs;
       await watchWebGpuDevice((why) => {
         if (this.graphs !== graphs) return;
-        this.lostReason = why;
-        for (const listener of this.lossListeners) listener();
+        const loss = { reason: why, during: this.webGpuGraph };
+        this.loss = loss;
+        for (const listener of this.lossListeners) listener(loss);
       });
     }
 
@@ -204,8 +212,8 @@ export class Engine {
   private switchToWasm(): Promise<void> {
     this.switching ??= (async () => {
       const old = this.graphs!;
-      const deviceLost = this.lostReason !== null;
-      this.lostReason = null;
+      const deviceLost = this.loss !== null;
+      this.loss = null;
       if (deviceLost) {
         // A run on the lost device never settles, and everything queued behind it on the old Serial
         // would wait forever: the wasm sessions get a new Serial; the old sessions' release stays
@@ -228,17 +236,21 @@ export class Engine {
     if (this.switching) await this.switching;
     const graphs = this.graphs!;
     if (graphs.backend !== 'webgpu') return this.runOnWasm(graphs, graph, feeds);
-    let failure = this.lostReason === null ? null : `device lost: ${this.lostReason}`;
+    let failure = this.loss === null ? null : deviceLostError(null, this.loss.reason);
     if (failure === null) {
+      this.webGpuGraph = graph;
       try {
         return await this.raceDeviceLoss(graphs.run(graph, feeds));
       } catch (err) {
-        if (this.lostReason === null) {
-          failure = `${graph} run failed: ${message(err)}`;
+        const loss = err instanceof DeviceLostError ? err.loss : this.loss;
+        if (loss === null) {
+          failure = new EngineError('webgpu_failed', `${graph} run failed: ${message(err)}`);
         } else {
-          failure = `device lost during ${graph}: ${this.lostReason}`;
+          failure = deviceLostError(graph, loss.reason);
           this.abandonedRun = true;
         }
+      } finally {
+        this.webGpuGraph = null;
       }
     }
     return this.leaveWebGpu(graphs, failure);
@@ -250,8 +262,8 @@ export class Engine {
    * 'webgpu-device-loss'), and a buffer readback may not either, so the loss ends the wait.
    */
   private async raceDeviceLoss<T>(work: Promise<T>): Promise<T> {
-    let onLoss!: () => void;
-    const lost = new Promise<never>((_, reject) => (onLoss = () => reject(new DeviceLostError())));
+    let onLoss!: (loss: DeviceLoss) => void;
+    const lost = new Promise<never>((_, reject) => (onLoss = (loss) => reject(new DeviceLostError(loss))));
     this.lossListeners.add(onLoss);
     try {
       return await Promise.race([work, lost]);
@@ -261,10 +273,10 @@ export class Engine {
   }
 
   /** Moves every session to wasm (or joins the move under way), then reports why, for the UI to retry. */
-  private async leaveWebGpu(graphs: GraphSet, failure: string): Promise<never> {
+  private async leaveWebGpu(graphs: GraphSet, failure: EngineError): Promise<never> {
     if (this.graphs === graphs) await this.switchToWasm();
     else if (this.switching) await this.switching;
-    throw new EngineError('webgpu_failed', failure);
+    throw failure;
   }
 
   /**
@@ -384,10 +396,9 @@ export class Engine {
       return await this.raceDeviceLoss(work);
     } catch (err) {
       if (!(err instanceof DeviceLostError)) throw err;
-      const reason = this.lostReason ?? 'unknown reason';
       token.cancel();
       void work.catch(() => undefined);
-      return this.leaveWebGpu(graphs, `device lost during generation: ${reason}`);
+      return this.leaveWebGpu(graphs, deviceLostError(err.loss.during ?? 'generation', err.loss.reason));
     }
   }
 
@@ -403,7 +414,8 @@ export class Engine {
     await this.graphs?.release();
     this.graphs = null;
     this.lossListeners.clear();
-    this.lostReason = null;
+    this.loss = null;
+    this.webGpuGraph = null;
     this.abandonedRun = false;
   }
 }

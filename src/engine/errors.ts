@@ -40,6 +40,14 @@ export function toEngineError(err: unknown): EngineError {
   return new EngineError('internal', describe(err));
 }
 
+/**
+ * The WebGPU device was lost: during a graph's run, during the pipeline's own GPU work between runs
+ * ('generation'), or before this run began (null).
+ */
+export function deviceLostError(during: string | null, reason: string): EngineError {
+  return new EngineError('webgpu_failed', during === null ? `device lost: ${reason}` : `device lost during ${during}: ${reason}`);
+}
+
 export function isCancelled(err: unknown): boolean {
   return toEngineError(err).code === 'cancelled';
 }

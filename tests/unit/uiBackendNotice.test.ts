@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../../src/engine/errors';
+import { deviceLostError } from '../../src/engine/errors';
 import { fallbackNotice } from '../../src/ui/format';
 import { noticeFromError } from '../../src/ui/messages';
 
@@ -12,7 +12,7 @@ describe('backend notices', () => {
   });
 
   it('give the reason once, without repeating "WebGPU failed"', () => {
-    const lost = noticeFromError(new EngineError('webgpu_failed', 'device lost during unet: GPU process crashed'));
+    const lost = noticeFromError(deviceLostError('unet', 'GPU process crashed'));
     expect(lost.level).toBe('warning');
     const shown = `${lost.title} ${lost.detail}`;
     expect(count(shown, 'WebGPU failed')).toBe(1);
