@@ -54,7 +54,7 @@ function rgbToRgba(img: RgbImage): Uint8ClampedArray {
 
 interface DeviceLoss {
   reason: string;
-  /** The graph running on WebGPU when the loss came, if any. */
+  /** The graph whose run was awaited on WebGPU when the loss came (its GPU work may queue behind earlier graphs'). */
   during: GraphName | null;
 }
 
