@@ -374,7 +374,8 @@ def write_markdown(report: dict, path: Path) -> None:
     vae_rows = (
         [
             f"| ceiling through the VAE: that {small} px photo encoded by the VAE's encoder, decoded by the "
-            f"bundle's decoder (found in {pct(vae_ref['face_found_rate'])}; found only "
+            f"bundle's decoder (PSNR {vae_ref['psnr_db']:.2f} dB; found in "
+            f"{pct(vae_ref['face_found_rate'])}; found only "
             f"{fmt(vae_ref['cosine_found_only'])}) | {vae_ref['pairs']} | {fmt(vae_ref['cosine'])} |"
         ]
         if vae_ref
@@ -486,6 +487,13 @@ def vae_round_trip(images: Sequence[np.ndarray], vae_file: Path, bundle: Bundle)
         latents = vae.eval().encode(x).latent_dist.mean
     decoded = bundle.graphs.vae_decoder(latents).permute(0, 2, 3, 1).numpy()
     return [to_uint8(im) for im in decoded]
+
+
+def psnr_db(images: Sequence[np.ndarray], references: Sequence[np.ndarray]) -> float:
+    """PSNR of 0..255 images against their references, over all pixels of all images."""
+    diff = np.stack(images).astype(np.float64) - np.stack(references).astype(np.float64)
+    mse = float(np.mean(diff**2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 
 
 def open_bundle(path: Path, threads: int, label: str | None = None) -> Bundle:
@@ -665,7 +673,14 @@ def evaluate(args: argparse.Namespace) -> dict:
         "references": {
             "ceiling": {"pairs": len(ceiling), "cosine": mean_std(ceiling)},
             "ceiling_as_generated": found_reference(as_generated, small_boxes),
-            **({"ceiling_through_vae": found_reference(vae_scores, vae_boxes)} if through_vae else {}),
+            **(
+                {
+                    "ceiling_through_vae": found_reference(vae_scores, vae_boxes)
+                    | {"psnr_db": psnr_db(list(through_vae.values()), [small_refs[i] for i in through_vae])}
+                }
+                if through_vae
+                else {}
+            ),
             "floor": {"pairs": len(floor), "cosine": mean_std(floor)},
         },
         "methods": summarize(records, args.seeds),
@@ -721,6 +736,7 @@ def run(args: argparse.Namespace) -> None:
         vae_ref = ref["ceiling_through_vae"]
         print(
             f"through the VAE {fmt(vae_ref['cosine'])} (found only {fmt(vae_ref['cosine_found_only'])}, "
+            f"PSNR {vae_ref['psnr_db']:.2f} dB, "
             f"face found {pct(vae_ref['face_found_rate'])})"
         )
     seconds = time.monotonic() - start

@@ -14,7 +14,7 @@ from face0.captions import CELEBA_ATTRIBUTES
 from face0.configs import DATA_DIR
 from face0.eval_faceres import FACERES_SIZE, cosine, faceres_crop, faceres_embed, scale_box
 from face0.eval_prompts import probe_prompts, relation
-from face0.evaluate import add_arguments, evaluate, framing_box, text_scores, write_markdown
+from face0.evaluate import add_arguments, evaluate, framing_box, psnr_db, text_scores, write_markdown
 from face0.extraction import FaceExtractor, load_image
 from face0.face_crop import Box
 
@@ -157,9 +157,10 @@ def test_evaluate_command_end_to_end(tmp_path):
     assert found_only == pytest.approx(ref["ceiling_as_generated"]["cosine"]["mean"])  # every face found
     assert "ceiling_through_vae" not in ref  # no --vae given
     # With --vae its row joins the references table (vae_round_trip has its own test below).
-    ref["ceiling_through_vae"] = ref["ceiling_as_generated"]
+    ref["ceiling_through_vae"] = ref["ceiling_as_generated"] | {"psnr_db": 24.0}
     write_markdown(report, tmp_path / "with-vae.md")
     assert "| ceiling through the VAE: that 64 px photo" in (tmp_path / "with-vae.md").read_text()
+    assert "(PSNR 24.00 dB;" in (tmp_path / "with-vae.md").read_text()
 
     size = report["settings"]["image_size"]
     expected = {
@@ -217,3 +218,11 @@ def test_vae_round_trip_uses_the_files_encoder_and_the_bundles_decoder(augmented
     with pytest.raises(SystemExit, match="not the VAE the bundle's U-Net was trained on"):
         vae_round_trip(images, other, bundle)
     bundle.extractor.close()
+
+
+def test_psnr_db():
+    image = np.full((4, 4, 3), 100, np.uint8)
+    assert psnr_db([image], [image]) == float("inf")
+    # One 8-bit level everywhere: 20 log10(255) dB.
+    assert psnr_db([image, image], [image + 1, image - 1]) == pytest.approx(20 * np.log10(255), abs=1e-9)
+    assert psnr_db([image], [image + 10]) == pytest.approx(20 * np.log10(25.5), abs=1e-9)
