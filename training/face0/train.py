@@ -695,8 +695,9 @@ def train_vae(
         vae.load_state_dict(start["vae"])
     vae = vae.to(target)
     if decoder_only:
-        vae.encoder.requires_grad_(False)
-        vae.quant_conv.requires_grad_(False)
+        frozen = set(encoder_keys(vae.state_dict()))
+        for name, parameter in vae.named_parameters():
+            parameter.requires_grad_(name not in frozen)
     reader = SampleReader(
         SampleStream(shards, 0, 1, seed, 1000), config.image_size, config.projector.embedding_width, False
     )
