@@ -13,9 +13,10 @@ import json
 import os
 import tarfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -176,6 +177,7 @@ class SampleStream:
     def __init__(
         self, shards: Sequence[Path], rank: int, world: int, seed: int, shuffle_buffer: int,
         position: StreamPosition | None = None,
+        shard_samples: Callable[[Path], Iterable[tuple[str, Any]]] | None = None,
     ):  # fmt: skip
         if not shards:
             raise ValueError("no training shards")
@@ -184,6 +186,7 @@ class SampleStream:
         self.shuffle_buffer = max(1, shuffle_buffer)
         self.position = position or StreamPosition()
         self.read_seconds = 0.0
+        self.shard_samples = shard_samples or read_samples
 
     def _epoch_samples(self, epoch: int) -> Iterator[tuple[str, dict[str, bytes]]]:
         order = [
@@ -193,7 +196,7 @@ class SampleStream:
         mine = rank_shards(order, self.rank, self.world) if by_shard else order
         index = 0
         for shard in mine:
-            for sample in read_samples(shard):
+            for sample in self.shard_samples(shard):
                 if by_shard or index % self.world == self.rank:
                     yield sample
                 index += 1
@@ -224,29 +227,48 @@ class SampleStream:
 
 
 class SampleReader:
-    """Decoded samples from a SampleStream; undecodable ones are counted and skipped."""
+    """Decoded samples from a SampleStream; undecodable ones are counted and skipped.
 
-    def __init__(self, stream: SampleStream, image_size: int, embedding_width: int, require_face: bool):
+    `cache` keeps every decoded sample in memory after its shard's first pass (decoding is deterministic,
+    so later epochs get identical samples without reading or decoding): for datasets that fit in RAM,
+    where one process could not otherwise feed an accelerator."""
+
+    def __init__(
+        self, stream: SampleStream, image_size: int, embedding_width: int, require_face: bool,
+        cache: bool = False,
+    ):  # fmt: skip
         self.stream = stream
         self.image_size = image_size
         self.embedding_width = embedding_width
         self.require_face = require_face
         self.bad = 0
         self.skipped_no_face = 0
+        self._decoded: dict[Path, list[tuple[str, Sample | None]]] = {}
+        if cache:
+            stream.shard_samples = self._cached_shard
         self._raw = iter(stream)
+
+    def _decode(self, key: str, files: dict[str, bytes]) -> Sample | None:
+        try:
+            return decode_sample(key, files, self.image_size, self.embedding_width)
+        except ImageError:
+            return None
+
+    def _cached_shard(self, shard: Path) -> list[tuple[str, Sample | None]]:
+        if shard not in self._decoded:
+            self._decoded[shard] = [(key, self._decode(key, files)) for key, files in read_samples(shard)]
+        return self._decoded[shard]
 
     def next_batch(self, size: int) -> list[Sample]:
         batch = []
         while len(batch) < size:
             start = time.perf_counter()
-            key, files = next(self._raw)
-            try:
-                sample = decode_sample(key, files, self.image_size, self.embedding_width)
-            except ImageError:
+            key, item = next(self._raw)
+            sample = self._decode(key, item) if isinstance(item, dict) else item
+            self.stream.read_seconds += time.perf_counter() - start
+            if sample is None:
                 self.bad += 1
                 continue
-            finally:
-                self.stream.read_seconds += time.perf_counter() - start
             if self.require_face and not sample.has_face:
                 self.skipped_no_face += 1
                 continue

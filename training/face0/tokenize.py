@@ -93,7 +93,9 @@ class Face0Tokenizer:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def encode_prompt(self, text: str) -> PromptEncoding:
-        tokens = self.encode(text)
+        return self._prompt_encoding(self.encode(text))
+
+    def _prompt_encoding(self, tokens: list[int]) -> PromptEncoding:
         kept = tokens[: self.max_tokens]
         ids = np.full(self.max_length, self.pad_id, dtype=np.int64)
         ids[: len(kept) + 2] = [self.bos_id, *kept, self.eos_id]
@@ -107,4 +109,6 @@ class Face0Tokenizer:
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), max_length) int64 input_ids for the text encoder."""
-        return np.stack([self.encode_prompt(t).input_ids for t in texts])
+        # One batched call: the per-call overhead of the Hugging Face tokenizer dominates short captions.
+        batch = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"] if texts else []
+        return np.stack([self._prompt_encoding(tokens).input_ids for tokens in batch])

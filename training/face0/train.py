@@ -140,6 +140,7 @@ class TrainOptions:
     bf16: bool = False
     gradient_checkpointing: bool = False
     shuffle_buffer: int = 1000
+    cache_decoded: bool = False  # SampleReader(cache=True): decode each sample once, keep it in memory
     threads: int | None = None
     device: str | None = None
     vocabulary_captions: list[str] = field(default_factory=list)  # extra text for the compact vocabulary
@@ -214,8 +215,8 @@ def ddpm_scheduler(config: ModelConfig) -> DDPMScheduler:
 
 def images_to_tensor(samples: list[Sample]) -> torch.Tensor:
     """uint8 (S, S, 3) images -> (B, 3, S, S) float32 in [-1, 1]."""
-    images = np.stack([s.image for s in samples]).astype(np.float32) / 127.5 - 1.0
-    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+    images = torch.from_numpy(np.stack([s.image for s in samples])).permute(0, 3, 1, 2).contiguous()
+    return images.float().div_(127.5).sub_(1.0)
 
 
 @dataclass
@@ -263,14 +264,28 @@ def make_batch(
 
 
 def learning_rate(step: int, options: TrainOptions) -> float:
-    """The lr of 0-based `step`: linear warm-up over lr_warmup steps, then constant, then (from lr_decay_from)
-    cosine decay reaching lr_final at max_steps."""
-    lr = options.lr * min(1.0, (step + 1) / options.lr_warmup) if options.lr_warmup else options.lr
-    start = options.lr_decay_from
-    if start is None or step < start or options.max_steps <= start:
+    return scheduled_lr(
+        step, options.lr, options.lr_warmup, options.lr_decay_from, options.lr_final, options.max_steps
+    )
+
+
+def scheduled_lr(
+    step: int, lr: float, warmup: int, decay_from: int | None, final: float, max_steps: int
+) -> float:
+    """The lr of 0-based `step`: linear warm-up over `warmup` steps, then constant, then (from decay_from)
+    cosine decay reaching `final` at max_steps."""
+    lr = lr * min(1.0, (step + 1) / warmup) if warmup else lr
+    if decay_from is None or step < decay_from or max_steps <= decay_from:
         return lr
-    progress = min(1.0, (step - start) / (options.max_steps - start))
-    return options.lr_final + (lr - options.lr_final) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    progress = min(1.0, (step - decay_from) / (max_steps - decay_from))
+    return final + (lr - final) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def allow_tf32(device: torch.device) -> None:
+    """TensorFloat-32 matrix products and convolutions on CUDA (PyTorch leaves matmul TF32 off)."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
 
 
 def diffusion_loss(
@@ -504,6 +519,7 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
         )
     out = options.out
     device = info.device
+    allow_tf32(device)
     tokenizer = clip_tokenizer(options.model.face_token_positions)
     resume_from = latest_checkpoint(out)
     state = torch.load(resume_from, map_location="cpu", weights_only=False) if resume_from else None
@@ -546,8 +562,9 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
         options.shards, info.rank, info.world_size, options.seed, options.shuffle_buffer, position
     )
     reader = SampleReader(
-        stream, models.config.image_size, models.config.projector.embedding_width, options.require_face
-    )
+        stream, models.config.image_size, models.config.projector.embedding_width, options.require_face,
+        cache=options.cache_decoded,
+    )  # fmt: skip
     index = IdentityIndex(options.shards) if options.face_source == "other" else None
     validation = []
     if info.is_main and options.validate_every:
@@ -679,15 +696,18 @@ def vae_loss(
 def train_vae(
     shards: list[Path], config: ModelConfig, out: Path, steps: int, batch: int = 16, lr: float = 1e-4,
     kl_weight: float = 1e-6, seed: int = 0, device: str | None = None, log_every: int = 50,
-    init: Path | None = None, decoder_only: bool = False,
+    init: Path | None = None, decoder_only: bool = False, lr_warmup: int = 0, lr_final: float | None = None,
+    cache_decoded: bool = False,
 ) -> dict:  # fmt: skip
     """Trains the AutoencoderKL alone on images and saves it with the scaling factor 1 / std(latents).
 
     `decoder_only` fine-tunes the decoder of the `init` VAE and keeps its encoder frozen, so the latents,
-    their scaling factor and a U-Net trained on them stay valid (what SD's ft-MSE decoders did)."""
+    their scaling factor and a U-Net trained on them stay valid (what SD's ft-MSE decoders did). The lr
+    warms up over `lr_warmup` steps; with `lr_final` it then decays (cosine) to lr_final at the last step."""
     if decoder_only and init is None:
         raise ValueError("--decoder-only fine-tunes an existing VAE: give it with --init")
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    allow_tf32(target)
     torch.manual_seed(seed)
     vae = build_vae(config)
     start = read_vae_file(init) if init else None
@@ -699,12 +719,16 @@ def train_vae(
         for name, parameter in vae.named_parameters():
             parameter.requires_grad_(name not in frozen)
     reader = SampleReader(
-        SampleStream(shards, 0, 1, seed, 1000), config.image_size, config.projector.embedding_width, False
-    )
+        SampleStream(shards, 0, 1, seed, 1000), config.image_size, config.projector.embedding_width, False,
+        cache=cache_decoded,
+    )  # fmt: skip
     optimizer = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=lr)
     progress = Progress(steps, "train-vae", "steps", every_s=30.0)
     losses = []
+    decay_from = None if lr_final is None else lr_warmup
     for step in range(steps):
+        for group in optimizer.param_groups:
+            group["lr"] = scheduled_lr(step, lr, lr_warmup, decay_from, lr_final or 0.0, steps)
         generator = torch.Generator().manual_seed(derived_seed(seed, step))
         loss, _ = vae_loss(vae, images_to_tensor(reader.next_batch(batch)).to(target), generator, kl_weight)
         optimizer.zero_grad(set_to_none=True)
@@ -826,6 +850,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     parser.add_argument("--gradient-checkpointing", action="store_true")
     parser.add_argument("--shuffle-buffer", type=int, default=d.shuffle_buffer)
+    parser.add_argument("--cache-decoded", action="store_true", help=CACHE_HELP)
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
 
@@ -846,7 +871,7 @@ def run(args: argparse.Namespace) -> None:
                 "ema_decay", "face_drop_p", "caption_drop_p", "captions", "face_source", "require_face",
                 "checkpoint_every", "keep_checkpoints", "validate_every", "validation_images",
                 "validation_steps", "log_every", "seed", "bf16", "gradient_checkpointing", "shuffle_buffer",
-                "threads", "device",
+                "cache_decoded", "threads", "device",
             )
         },
     )  # fmt: skip
@@ -857,6 +882,9 @@ def run(args: argparse.Namespace) -> None:
         shutdown(info)
 
 
+CACHE_HELP = "keep decoded samples in memory after the first epoch (datasets that fit in RAM; for GPUs)"
+
+
 def _add_vae_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("shards", nargs="+")
     parser.add_argument("--out", type=Path, required=True, help="VAE file (.pt) for `train --vae`")
@@ -864,6 +892,10 @@ def _add_vae_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, required=True)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--lr-warmup", type=int, default=0)
+    parser.add_argument(
+        "--lr-final", type=float, help="cosine decay to this lr at the last step (default: constant)"
+    )
     parser.add_argument("--kl-weight", type=float, default=1e-6)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device")
@@ -872,6 +904,7 @@ def _add_vae_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--decoder-only", action="store_true", help="train only the decoder; the --init encoder stays frozen"
     )
+    parser.add_argument("--cache-decoded", action="store_true", help=CACHE_HELP)
 
 
 def _run_vae(args: argparse.Namespace) -> None:
@@ -881,7 +914,8 @@ def _run_vae(args: argparse.Namespace) -> None:
     shards = list_shards(args.shards)
     train_vae(
         shards, config, args.out, args.steps, args.batch, args.lr, args.kl_weight, args.seed, args.device,
-        init=args.init, decoder_only=args.decoder_only,
+        init=args.init, decoder_only=args.decoder_only, lr_warmup=args.lr_warmup, lr_final=args.lr_final,
+        cache_decoded=args.cache_decoded,
     )  # fmt: skip
 
 

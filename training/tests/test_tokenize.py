@@ -72,3 +72,15 @@ def test_batch(tok):
     ids = tok(["a photo of a cat", ""])
     assert ids.shape == (2, 77) and ids.dtype == np.int64
     assert ids[1, :3].tolist() == [tok.bos_id, tok.eos_id, tok.pad_id]
+
+
+def test_one_batched_call_gives_each_prompts_golden_ids(tok):
+    """`tok(texts)` tokenizes the whole batch in one call; every row must still be that text's own ids,
+    truncated to 72 BPE tokens before the face positions (goldens from ../shared/data/clip)."""
+    ids = tok([case["text"] for case in CASES] + [""])
+    for row, case in zip(ids, CASES, strict=False):
+        bpe = case["untruncated_ids"][1:-1][:72]
+        expected = [tok.bos_id, *bpe, tok.eos_id]
+        assert row.tolist() == expected + [tok.pad_id] * (77 - len(expected))
+    assert ids[-1, :3].tolist() == [tok.bos_id, tok.eos_id, tok.pad_id]
+    assert any(len(case["untruncated_ids"]) - 2 > 72 for case in CASES)  # truncation is exercised

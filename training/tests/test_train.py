@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +17,9 @@ import torch
 import torch.multiprocessing as mp
 from conftest import MICRO
 from PIL import Image
+from shards import BAD_MEMBERS
 
+import face0.data
 from face0.captions import CELEBA_ATTRIBUTES, attribute_caption, caption_vocabulary_text
 from face0.data import (
     EMBEDDING_EXTENSION,
@@ -43,6 +46,7 @@ from face0.train import (
     load_vae,
     make_batch,
     replace_vae_decoder,
+    scheduled_lr,
     train,
     train_vae,
     training_embeddings,
@@ -245,7 +249,9 @@ def test_projector_standardisation_is_fitted_at_a_fresh_start_and_kept_on_resume
 
 def test_vae_stage_and_frozen_vae(augmented_shards, tmp_path):
     path = tmp_path / "vae.pt"
-    state = train_vae(augmented_shards, MICRO, path, steps=3, batch=4)
+    state = train_vae(
+        augmented_shards, MICRO, path, steps=3, batch=4, lr_warmup=1, lr_final=1e-5, cache_decoded=True
+    )
     assert np.isfinite(state["scaling_factor"]) and state["scaling_factor"] > 0
     options = micro_options(
         augmented_shards, tmp_path / "run", max_steps=2, vae=path, validate_every=2, validation_images=2,
@@ -330,6 +336,38 @@ def test_ddp_two_gloo_ranks_keep_identical_weights(augmented_shards, tmp_path):
     assert max_diff(rank0["models"], flat(initial)) > 0
 
 
+def test_cached_decoding_gives_the_same_samples_bad_counts_and_positions(raw_shards, monkeypatch):
+    """SampleReader(cache=True) over three epochs: the samples, order, bad-image counts and stream positions
+    of the uncached reader, with each shard read from disk once instead of once per epoch."""
+    reads: list[str] = []
+
+    def counting_read(shard):
+        reads.append(Path(shard).name)
+        return read_samples(shard)
+
+    monkeypatch.setattr(face0.data, "read_samples", counting_read)
+
+    def run(cache: bool):
+        reads.clear()
+        reader = SampleReader(SampleStream(raw_shards, 0, 1, 0, 5), MICRO.image_size, 256, False, cache=cache)
+        batches = []
+        for _ in range(9):  # 72 good samples: 25 a pass, so three epochs
+            batch = reader.next_batch(8)
+            images = np.stack([s.image for s in batch])
+            batches.append(([s.key for s in batch], images, reader.stream.position))
+        return batches, reader.bad, sorted(reads)
+
+    plain, plain_bad, plain_reads = run(cache=False)
+    cached, cached_bad, cached_reads = run(cache=True)
+    for (keys, images, position), (keys_c, images_c, position_c) in zip(plain, cached, strict=True):
+        assert keys == keys_c and position == position_c
+        np.testing.assert_array_equal(images, images_c)
+    assert plain[-1][2].epoch == 2
+    assert plain_bad == cached_bad >= 2 * len(BAD_MEMBERS)  # counted on every pass, cached or not
+    assert plain_reads == sorted([p.name for p in raw_shards] * 3)
+    assert cached_reads == sorted(p.name for p in raw_shards)
+
+
 def test_learning_rate_warms_up_holds_then_decays_by_cosine():
     options = micro_options([], None, lr=1e-3, lr_warmup=10, max_steps=100, lr_decay_from=60, lr_final=1e-4)
     assert learning_rate(0, options) == pytest.approx(1e-4)
@@ -340,6 +378,11 @@ def test_learning_rate_warms_up_holds_then_decays_by_cosine():
     rates = [learning_rate(s, options) for s in range(60, 101)]
     assert all(a >= b for a, b in zip(rates[:-1], rates[1:], strict=True))
     assert learning_rate(99, micro_options([], None, lr=1e-3, max_steps=100)) == 1e-3
+    # train-vae's schedule: cosine from the end of warm-up to lr_final at the last step
+    assert scheduled_lr(0, 1e-3, 4, 4, 1e-5, 20) == pytest.approx(2.5e-4)
+    assert scheduled_lr(4, 1e-3, 4, 4, 1e-5, 20) == pytest.approx(1e-3)
+    assert scheduled_lr(12, 1e-3, 4, 4, 1e-5, 20) == pytest.approx(1e-5 + (1e-3 - 1e-5) / 2)
+    assert scheduled_lr(20, 1e-3, 4, 4, 1e-5, 20) == pytest.approx(1e-5)
 
 
 def test_resume_with_a_decay_added_later_equals_a_run_that_had_it_from_the_start(augmented_shards, tmp_path):
