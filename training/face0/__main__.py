@@ -2,7 +2,7 @@
 
 import argparse
 
-from face0 import attributes, augment, evaluate, export, sample, train
+from face0 import attributes, augment, evaluate, export, pack, sample, train
 
 STAGES = {
     "export": export,
@@ -13,6 +13,7 @@ STAGES = {
     "sample": sample,
     "evaluate": evaluate,
     "train-attributes": attributes,
+    "pack": pack,
 }
 
 

@@ -70,7 +70,7 @@ class ShardWriter:
         self._tar: tarfile.TarFile | None = None
 
     def __enter__(self) -> ShardWriter:
-        self._tar = tarfile.open(self.tmp, "w")
+        self._tar = tarfile.open(self.tmp, "w:gz" if self.path.name.endswith(".gz") else "w")
         return self
 
     def write(self, key: str, files: dict[str, bytes]) -> None:
@@ -142,12 +142,13 @@ def decode_sample(key: str, files: dict[str, bytes], image_size: int, embedding_
 
 
 def list_shards(sources: Sequence[str | Path]) -> list[Path]:
-    """Shard paths from files, folders (every *.tar inside) and glob patterns, sorted and deduplicated."""
+    """Shard paths from files, folders (every *.tar and *.tar.gz inside) and glob patterns, sorted and
+    deduplicated."""
     found: set[Path] = set()
     for source in sources:
         path = Path(source)
         if path.is_dir():
-            found.update(path.glob("*.tar"))
+            found.update([*path.glob("*.tar"), *path.glob("*.tar.gz")])
         elif any(ch in str(source) for ch in "*?["):
             found.update(Path(p) for p in glob.glob(str(source)))
         else:
