@@ -6,7 +6,7 @@
 // --load-only). Reports medians of N runs; writes bench-output/bench.json.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { openApp, waitForImage } from '../e2e/app.mjs';
-import { launchBrowser, outputDir, parseArgs, serveApp } from '../e2e/harness.mjs';
+import { launchBrowser, launchProfileContext, outputDir, parseArgs, serveApp } from '../e2e/harness.mjs';
 import { slowLink } from './slowLink.mjs';
 
 const args = parseArgs(process.argv.slice(2));
@@ -51,18 +51,18 @@ async function engineInfo(page) {
   });
 }
 
-/** Cold: a fresh context (empty HTTP cache); warm: a reload of that page (files revalidated from cache). */
-async function coldAndWarmLoad(browser, base, backend) {
-  const context = await browser.newContext();
+/** Cold: a fresh profile (empty disk cache); warm: a reload of that page (files revalidated from cache). */
+async function coldAndWarmLoad(base, backend) {
+  const profile = await launchProfileContext(backend);
   try {
-    const page = await openApp(context, base, { backend, steps: STEPS[backend] });
+    const page = await openApp(profile.context, base, { backend, steps: STEPS[backend] });
     const cold = await engineInfo(page);
     await page.reload();
     await page.waitForFunction(() => window.__face0?.state().info != null, null, { timeout: 300_000 });
     const warm = await engineInfo(page);
     return { cold, warm };
   } finally {
-    await context.close();
+    await profile.close();
   }
 }
 
@@ -97,7 +97,7 @@ async function benchBackend(browser, base, backend) {
   const warm = [];
   let info;
   for (let i = 0; i < RUNS; i++) {
-    const r = await coldAndWarmLoad(browser, base, backend);
+    const r = await coldAndWarmLoad(base, backend);
     cold.push(r.cold);
     warm.push(r.warm);
     info = r.cold;

@@ -1,7 +1,9 @@
 // Shared by the e2e runner and the benchmark: build + serve the app, launch Chromium, a tiny test runner.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -52,10 +54,31 @@ export async function serveApp({ skipBuild = false } = {}) {
   return { base, close: () => new Promise((resolve) => server.httpServer.close(() => resolve())) };
 }
 
-export async function launchBrowser(backend) {
+function browserOptions(backend) {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get update && apt-get install -y chromium`);
   const args = backend === 'webgpu' ? [...BASE_ARGS, '--enable-unsafe-webgpu'] : BASE_ARGS;
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+  return { executablePath: CHROMIUM, headless: true, args };
+}
+
+export async function launchBrowser(backend) {
+  return chromium.launch(browserOptions(backend));
+}
+
+/**
+ * A browser context on a fresh profile folder, removed by close(). Unlike browser.newContext() (incognito:
+ * an in-memory HTTP cache that evicted the 28 MB onnxruntime wasm and the 12.7 MB U-Net between two
+ * loads), its disk cache keeps every file, as a returning user's browser does.
+ */
+export async function launchProfileContext(backend) {
+  const dir = mkdtempSync(join(tmpdir(), 'face0-profile-'));
+  const context = await chromium.launchPersistentContext(dir, browserOptions(backend));
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export function outputDir(name) {
