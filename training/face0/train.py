@@ -15,8 +15,10 @@ import math
 import os
 import random
 import time
+from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -59,6 +61,7 @@ from face0.models import (
     insert_face_tokens,
     parameter_count,
 )
+from face0.prefetch import Prefetched
 from face0.pretrained import load_pretrained_models, pretrained_model_config
 from face0.progress import Progress, format_duration
 from face0.sample import TorchGraphs, bundle_fields, clip_tokenizer, image_grid, sample_image, to_uint8
@@ -140,6 +143,7 @@ class TrainOptions:
     bf16: bool = False
     gradient_checkpointing: bool = False
     shuffle_buffer: int = 1000
+    prefetch: int = 0  # >0: micro-batches built that many ahead in a child process (face0.prefetch)
     cache_decoded: bool = False  # SampleReader(cache=True): decode each sample once, keep it in memory
     threads: int | None = None
     device: str | None = None
@@ -261,6 +265,28 @@ def make_batch(
         captions=captions,
     )
     return batch, missing_other
+
+
+@dataclass
+class BuiltBatch:
+    batch: Batch
+    missing_other: int
+    position: StreamPosition  # the reader's stream position after this batch's samples
+    bad: int  # undecodable samples the reader has skipped so far
+
+
+def built_batches(
+    reader: SampleReader, options: TrainOptions, tokenizer, index: IdentityIndex | None, rank: int,
+    per_rank: int, step: int,
+) -> Iterator[BuiltBatch]:  # fmt: skip
+    """The run's micro-batches from `step` on, in order; each one's conditioning draws from its own
+    (seed, step, rank, micro) generator, so they do not depend on where they are built."""
+    while True:
+        for micro in range(options.grad_accum):
+            rng = np.random.default_rng([options.seed, step, rank, micro])
+            batch, missing = make_batch(reader.next_batch(per_rank), options, tokenizer, rng, index)
+            yield BuiltBatch(batch, missing, reader.stream.position, reader.bad)
+        step += 1
 
 
 def learning_rate(step: int, options: TrainOptions) -> float:
@@ -590,60 +616,73 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
     missing_other = 0
     start = time.perf_counter()
     first_step = step
-    while step < options.max_steps:
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, options)
-        optimizer.zero_grad(set_to_none=True)
-        step_loss = 0.0
-        for micro in range(options.grad_accum):
-            rng = np.random.default_rng([options.seed, step, info.rank, micro])
-            batch, missing = make_batch(reader.next_batch(per_rank), options, tokenizer, rng, index)
-            missing_other += missing
-            generator = torch.Generator().manual_seed(derived_seed(options.seed, step, info.rank, micro, 1))
-            last = micro == options.grad_accum - 1
-            sync = (
-                denoiser.no_sync()
-                if isinstance(denoiser, DistributedDataParallel) and not last
-                else nullcontext()
-            )
-            with sync:
-                loss = diffusion_loss(denoiser, models.vae, scheduler, batch, generator, device, options.bf16)
-                (loss / options.grad_accum).backward()
-            step_loss += loss.item() / options.grad_accum
-        grad_norm = torch.nn.utils.clip_grad_norm_(named.values(), options.max_grad_norm)
-        # Gradients are all-reduced, so every rank sees the same norm and takes the same decision.
-        if torch.isfinite(grad_norm):
-            optimizer.step()
-            ema.update()
-        else:
-            nan_skipped += 1
-        step += 1
-        mean_loss = mean_across_ranks(step_loss, info)
-        losses[step] = mean_loss
-        progress.update(1, f"loss {mean_loss:.4f}")
-        if info.is_main and (step % options.log_every == 0 or step == options.max_steps):
-            elapsed = time.perf_counter() - start
-            record = {
-                "step": step,
-                "loss": mean_loss,
-                "grad_norm": float(grad_norm),
-                "lr": optimizer.param_groups[0]["lr"],
-                "nan_skipped": nan_skipped,
-                "samples_per_s": (step - first_step) * options.global_batch / elapsed,
-                "missing_other_face": missing_other,
-            }
-            with open(metrics, "a") as f:
-                f.write(json.dumps(record) + "\n")
-        if options.checkpoint_every and (step % options.checkpoint_every == 0 or step == options.max_steps):
-            positions = gather_objects(dataclasses.astuple(reader.stream.position), info)
-            bad = sum(gather_objects(reader.bad, info)) + bad_before
-            if info.is_main:
-                save_checkpoint(out, step, models, ema, optimizer, positions, info, nan_skipped, bad, options)
-        if info.is_main and options.validate_every and step % options.validate_every == 0:
-            validation_grid(
-                models, ema, validation, tokenizer, options, out / "samples" / f"step-{step:08d}.png"
-            )
-        barrier(info)
+    make_batches = partial(built_batches, reader, options, tokenizer, index, info.rank, per_rank, step)
+    batches = Prefetched(make_batches, options.prefetch) if options.prefetch else make_batches()
+    built = None
+    try:
+        while step < options.max_steps:
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(step, options)
+            optimizer.zero_grad(set_to_none=True)
+            step_loss = 0.0
+            for micro in range(options.grad_accum):
+                built = next(batches)
+                batch = built.batch
+                missing_other += built.missing_other
+                seed = derived_seed(options.seed, step, info.rank, micro, 1)
+                generator = torch.Generator().manual_seed(seed)
+                last = micro == options.grad_accum - 1
+                sync = (
+                    denoiser.no_sync()
+                    if isinstance(denoiser, DistributedDataParallel) and not last
+                    else nullcontext()
+                )
+                with sync:
+                    loss = diffusion_loss(
+                        denoiser, models.vae, scheduler, batch, generator, device, options.bf16
+                    )
+                    (loss / options.grad_accum).backward()
+                step_loss += loss.item() / options.grad_accum
+            grad_norm = torch.nn.utils.clip_grad_norm_(named.values(), options.max_grad_norm)
+            # Gradients are all-reduced, so every rank sees the same norm and takes the same decision.
+            if torch.isfinite(grad_norm):
+                optimizer.step()
+                ema.update()
+            else:
+                nan_skipped += 1
+            step += 1
+            mean_loss = mean_across_ranks(step_loss, info)
+            losses[step] = mean_loss
+            progress.update(1, f"loss {mean_loss:.4f}")
+            if info.is_main and (step % options.log_every == 0 or step == options.max_steps):
+                elapsed = time.perf_counter() - start
+                record = {
+                    "step": step,
+                    "loss": mean_loss,
+                    "grad_norm": float(grad_norm),
+                    "lr": optimizer.param_groups[0]["lr"],
+                    "nan_skipped": nan_skipped,
+                    "samples_per_s": (step - first_step) * options.global_batch / elapsed,
+                    "missing_other_face": missing_other,
+                }
+                with open(metrics, "a") as f:
+                    f.write(json.dumps(record) + "\n")
+            every = options.checkpoint_every
+            if every and (step % every == 0 or step == options.max_steps):
+                positions = gather_objects(dataclasses.astuple(built.position), info)
+                bad = sum(gather_objects(built.bad, info)) + bad_before
+                if info.is_main:
+                    save_checkpoint(
+                        out, step, models, ema, optimizer, positions, info, nan_skipped, bad, options
+                    )
+            if info.is_main and options.validate_every and step % options.validate_every == 0:
+                validation_grid(
+                    models, ema, validation, tokenizer, options, out / "samples" / f"step-{step:08d}.png"
+                )
+            barrier(info)
+    finally:
+        if isinstance(batches, Prefetched):
+            batches.close()
     elapsed = time.perf_counter() - start
     rate = (step - first_step) * options.global_batch / elapsed if elapsed > 0 else 0.0
     if info.is_main:
@@ -651,7 +690,8 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
             f"train: step {step}, {rate:.1f} samples/s, {format_duration(elapsed)}, "
             f"NaN steps skipped {nan_skipped}"
         )
-    return TrainResult(step, losses, nan_skipped, reader.bad + bad_before, rate, models, ema)
+    bad = (built.bad if built else reader.bad) + bad_before
+    return TrainResult(step, losses, nan_skipped, bad, rate, models, ema)
 
 
 def save_checkpoint(out, step, models, ema, optimizer, positions, info, nan_skipped, bad, options) -> None:
@@ -851,6 +891,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gradient-checkpointing", action="store_true")
     parser.add_argument("--shuffle-buffer", type=int, default=d.shuffle_buffer)
     parser.add_argument("--cache-decoded", action="store_true", help=CACHE_HELP)
+    parser.add_argument(
+        "--prefetch", type=int, default=d.prefetch, help="micro-batches built ahead in a child process"
+    )
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--device", help="cpu or cuda (default: cuda when available)")
 
@@ -871,7 +914,7 @@ def run(args: argparse.Namespace) -> None:
                 "ema_decay", "face_drop_p", "caption_drop_p", "captions", "face_source", "require_face",
                 "checkpoint_every", "keep_checkpoints", "validate_every", "validation_images",
                 "validation_steps", "log_every", "seed", "bf16", "gradient_checkpointing", "shuffle_buffer",
-                "cache_decoded", "threads", "device",
+                "cache_decoded", "prefetch", "threads", "device",
             )
         },
     )  # fmt: skip

@@ -32,6 +32,7 @@ from face0.data import (
 )
 from face0.distributed import init_distributed, shutdown
 from face0.models import CompactVocabulary, build_models
+from face0.prefetch import Prefetched
 from face0.sample import clip_tokenizer
 from face0.train import (
     Denoiser,
@@ -175,6 +176,31 @@ def test_clean_stop_and_resume_is_exact(augmented_shards, tmp_path):
         )
         == 0
     )
+
+
+def test_prefetching_in_a_child_process_trains_exactly_like_in_process(augmented_shards, tmp_path):
+    """--prefetch 2 with --face-source other and 2 accumulation steps: the same losses, weights, EMA and
+    checkpointed stream positions as building batches in-process, also across a resume (tolerance 0)."""
+    common = dict(global_batch=4, grad_accum=2, face_source="other", checkpoint_every=3)
+    plain = train(micro_options(augmented_shards, tmp_path / "a", max_steps=6, **common))
+    train(micro_options(augmented_shards, tmp_path / "b", max_steps=3, prefetch=2, **common))
+    ahead = train(micro_options(augmented_shards, tmp_path / "b", max_steps=6, prefetch=2, **common))
+    assert [ahead.losses[s] for s in (4, 5, 6)] == [plain.losses[s] for s in (4, 5, 6)]
+    assert max_diff(flat(ahead.models), flat(plain.models)) == 0.0
+    assert max_diff(ahead.ema.state_dict(), plain.ema.state_dict()) == 0.0
+    a, b = (torch.load(checkpoint_path(tmp_path / d, 6), weights_only=False) for d in "ab")
+    assert a["stream_positions"] == b["stream_positions"] and a["bad_images"] == b["bad_images"]
+
+
+def test_a_failing_prefetch_process_raises_in_the_trainer(tmp_path):
+    def broken():
+        yield 1
+        raise ValueError("no samples in its shards")
+
+    with Prefetched(broken, depth=2) as items:
+        assert next(items) == 1
+        with pytest.raises(RuntimeError, match="no samples in its shards"):
+            next(items)
 
 
 def test_sigkill_then_resume_matches_an_uninterrupted_run(augmented_shards, tmp_path, micro_config_file):
