@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
+import torch
 import torch.multiprocessing as mp
 
 T = TypeVar("T")
@@ -38,6 +39,9 @@ def _put(items: mp.Queue, message: tuple, stop, parent: int) -> bool:
 
 
 def _produce(make: Callable[[], Iterator], items: mp.Queue, stop, parent: int) -> None:
+    # The parent's OpenMP thread pool does not exist in a forked child: a parallel region there hangs (seen
+    # on the H200 machine, 16 threads). One thread never enters the pool (torch's DataLoader does the same).
+    torch.set_num_threads(1)
     try:
         for item in make():
             if not _put(items, (_ITEM, item), stop, parent):

@@ -32,7 +32,6 @@ from face0.data import (
 )
 from face0.distributed import init_distributed, shutdown
 from face0.models import CompactVocabulary, build_models
-from face0.prefetch import Prefetched
 from face0.sample import clip_tokenizer
 from face0.train import (
     Denoiser,
@@ -190,17 +189,6 @@ def test_prefetching_in_a_child_process_trains_exactly_like_in_process(augmented
     assert max_diff(ahead.ema.state_dict(), plain.ema.state_dict()) == 0.0
     a, b = (torch.load(checkpoint_path(tmp_path / d, 6), weights_only=False) for d in "ab")
     assert a["stream_positions"] == b["stream_positions"] and a["bad_images"] == b["bad_images"]
-
-
-def test_a_failing_prefetch_process_raises_in_the_trainer(tmp_path):
-    def broken():
-        yield 1
-        raise ValueError("no samples in its shards")
-
-    with Prefetched(broken, depth=2) as items:
-        assert next(items) == 1
-        with pytest.raises(RuntimeError, match="no samples in its shards"):
-            next(items)
 
 
 def test_sigkill_then_resume_matches_an_uninterrupted_run(augmented_shards, tmp_path, micro_config_file):
