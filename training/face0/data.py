@@ -12,7 +12,6 @@ import io
 import json
 import os
 import tarfile
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,7 +171,8 @@ class SampleStream:
     Each epoch permutes the shards with (seed, epoch); rank r reads every world-th shard of that order,
     or, with fewer shards than ranks, every world-th sample of all shards. A shuffle buffer seeded by
     (seed, epoch, rank) mixes samples. Decoding happens after the position advances, so skipping to a
-    resume position reads but never decodes the skipped samples.
+    resume position reads but never decodes the skipped samples. A shard's (key, item) pairs come from
+    `shard_samples` (default read_samples: item = {extension: bytes}; SampleReader's cache: decoded).
     """
 
     def __init__(
@@ -186,10 +186,9 @@ class SampleStream:
         self.rank, self.world, self.seed = rank, world, seed
         self.shuffle_buffer = max(1, shuffle_buffer)
         self.position = position or StreamPosition()
-        self.read_seconds = 0.0
         self.shard_samples = shard_samples or read_samples
 
-    def _epoch_samples(self, epoch: int) -> Iterator[tuple[str, dict[str, bytes]]]:
+    def _epoch_samples(self, epoch: int) -> Iterator[tuple[str, Any]]:
         order = [
             self.shards[i] for i in np.random.default_rng([self.seed, epoch]).permutation(len(self.shards))
         ]
@@ -202,7 +201,7 @@ class SampleStream:
                     yield sample
                 index += 1
 
-    def _shuffled(self, epoch: int) -> Iterator[tuple[str, dict[str, bytes]]]:
+    def _shuffled(self, epoch: int) -> Iterator[tuple[str, Any]]:
         rng = np.random.default_rng([self.seed, epoch, self.rank])
         buffer: list = []
         for sample in self._epoch_samples(epoch):
@@ -212,7 +211,7 @@ class SampleStream:
         while buffer:
             yield buffer.pop(int(rng.integers(len(buffer))))
 
-    def __iter__(self) -> Iterator[tuple[str, dict[str, bytes]]]:
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
         while True:
             epoch, skip = self.position.epoch, self.position.consumed
             produced = 0
@@ -263,10 +262,8 @@ class SampleReader:
     def next_batch(self, size: int) -> list[Sample]:
         batch = []
         while len(batch) < size:
-            start = time.perf_counter()
             key, item = next(self._raw)
             sample = self._decode(key, item) if isinstance(item, dict) else item
-            self.stream.read_seconds += time.perf_counter() - start
             if sample is None:
                 self.bad += 1
                 continue
