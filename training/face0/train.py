@@ -161,20 +161,27 @@ class TrainOptions:
 
 
 class EMA:
-    """Exponential moving average of the trainable parameters, kept in float32."""
+    """Exponential moving average of the trainable parameters, kept in float32.
+
+    The decay warms up, min(decay, (1 + step) / (10 + step)) as in diffusers' EMAModel: with a fixed 0.999,
+    1,299 steps still left 27% of the random initialisation in the average (the H200 run)."""
 
     def __init__(self, named_parameters: dict[str, nn.Parameter], decay: float):
         self.decay = decay
         self.params = named_parameters
         self.shadow = {name: p.detach().clone().float() for name, p in named_parameters.items()}
 
+    def decay_at(self, step: int) -> float:
+        """The decay of the update after 0-based optimizer step `step`."""
+        return min(self.decay, (1 + step) / (10 + step))
+
     @torch.no_grad()
-    def update(self) -> None:
+    def update(self, step: int) -> None:
         names = list(self.params)
         torch._foreach_lerp_(
             [self.shadow[n] for n in names],
             [self.params[n].detach().float() for n in names],
-            1.0 - self.decay,
+            1.0 - self.decay_at(step),
         )
 
     def state_dict(self) -> dict[str, torch.Tensor]:
@@ -647,7 +654,7 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
             # Gradients are all-reduced, so every rank sees the same norm and takes the same decision.
             if torch.isfinite(grad_norm):
                 optimizer.step()
-                ema.update()
+                ema.update(step)
             else:
                 nan_skipped += 1
             step += 1
@@ -720,16 +727,36 @@ def save_checkpoint(out, step, models, ema, optimizer, positions, info, nan_skip
 # ---------------------------------------------------------------------------------------------- train-vae
 
 
+def face_weights(samples: list[Sample], size: int, face_weight: float) -> torch.Tensor:
+    """(B, 1, S, S) per-pixel loss weights: 1, and 1 + face_weight inside the sample's face box."""
+    weights = torch.ones(len(samples), 1, size, size)
+    grid = torch.arange(size) + 0.5  # pixel centres
+    for i, sample in enumerate(samples):
+        box = sample.face_box
+        if box is None:
+            continue
+        rows = (grid >= box["y"]) & (grid < box["y"] + box["height"])
+        cols = (grid >= box["x"]) & (grid < box["x"] + box["width"])
+        weights[i, 0] += face_weight * (rows[:, None] & cols[None, :])
+    return weights
+
+
 def vae_loss(
-    vae, images: torch.Tensor, generator: torch.Generator, kl_weight: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(L1 + L2 reconstruction + kl_weight * KL, the sampled latents)."""
+    vae, images: torch.Tensor, generator: torch.Generator, kl_weight: float,
+    weights: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """(L1 + L2 reconstruction + kl_weight * KL, the sampled latents). `weights` (B, 1, S, S) weighs the
+    reconstruction's pixels; the mean stays a per-element mean (all-ones weights give the plain loss)."""
     posterior = vae.encode(images).latent_dist
     z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=generator).to(
         images.device
     )
     reconstruction = vae.decode(z).sample
-    loss = F.l1_loss(reconstruction, images) + F.mse_loss(reconstruction, images)
+    if weights is None:
+        loss = F.l1_loss(reconstruction, images) + F.mse_loss(reconstruction, images)
+    else:
+        error = reconstruction - images
+        loss = ((error.abs() + error.square()) * weights).sum() / (weights.sum() * images.shape[1])
     return loss + kl_weight * posterior.kl().mean(), z
 
 
@@ -737,13 +764,15 @@ def train_vae(
     shards: list[Path], config: ModelConfig, out: Path, steps: int, batch: int = 16, lr: float = 1e-4,
     kl_weight: float = 1e-6, seed: int = 0, device: str | None = None, log_every: int = 50,
     init: Path | None = None, decoder_only: bool = False, lr_warmup: int = 0, lr_final: float | None = None,
-    cache_decoded: bool = False,
+    cache_decoded: bool = False, face_weight: float = 0.0,
 ) -> dict:  # fmt: skip
     """Trains the AutoencoderKL alone on images and saves it with the scaling factor 1 / std(latents).
 
     `decoder_only` fine-tunes the decoder of the `init` VAE and keeps its encoder frozen, so the latents,
     their scaling factor and a U-Net trained on them stay valid (what SD's ft-MSE decoders did). The lr
-    warms up over `lr_warmup` steps; with `lr_final` it then decays (cosine) to lr_final at the last step."""
+    warms up over `lr_warmup` steps; with `lr_final` it then decays (cosine) to lr_final at the last step.
+    `face_weight` > 0 weighs the reconstruction inside each sample's face box 1 + face_weight times the rest:
+    identity lives in the face, and a small decoder cannot render every pixel well."""
     if decoder_only and init is None:
         raise ValueError("--decoder-only fine-tunes an existing VAE: give it with --init")
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -770,7 +799,9 @@ def train_vae(
         for group in optimizer.param_groups:
             group["lr"] = scheduled_lr(step, lr, lr_warmup, decay_from, lr_final or 0.0, steps)
         generator = torch.Generator().manual_seed(derived_seed(seed, step))
-        loss, _ = vae_loss(vae, images_to_tensor(reader.next_batch(batch)).to(target), generator, kl_weight)
+        samples = reader.next_batch(batch)
+        weights = face_weights(samples, config.image_size, face_weight).to(target) if face_weight else None
+        loss, _ = vae_loss(vae, images_to_tensor(samples).to(target), generator, kl_weight, weights)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -796,6 +827,7 @@ def train_vae(
         "losses": losses[::log_every],
         "init": None if init is None else str(init),
         "decoder_only": decoder_only,
+        "face_weight": face_weight,
     }
     save_atomic(state, out)
     print(f"train-vae: {out}, final loss {losses[-1]:.4f}, scaling factor {scaling_factor:.4f}")
@@ -948,6 +980,9 @@ def _add_vae_arguments(parser: argparse.ArgumentParser) -> None:
         "--decoder-only", action="store_true", help="train only the decoder; the --init encoder stays frozen"
     )
     parser.add_argument("--cache-decoded", action="store_true", help=CACHE_HELP)
+    parser.add_argument(
+        "--face-weight", type=float, default=0.0, help="extra loss weight inside the face box (1 + W there)"
+    )
 
 
 def _run_vae(args: argparse.Namespace) -> None:
@@ -958,7 +993,7 @@ def _run_vae(args: argparse.Namespace) -> None:
     train_vae(
         shards, config, args.out, args.steps, args.batch, args.lr, args.kl_weight, args.seed, args.device,
         init=args.init, decoder_only=args.decoder_only, lr_warmup=args.lr_warmup, lr_final=args.lr_final,
-        cache_decoded=args.cache_decoded,
+        cache_decoded=args.cache_decoded, face_weight=args.face_weight,
     )  # fmt: skip
 
 

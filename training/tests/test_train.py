@@ -18,6 +18,7 @@ import torch.multiprocessing as mp
 from conftest import MICRO
 from PIL import Image
 from shards import BAD_MEMBERS
+from torch import nn
 
 import face0.data
 from face0.captions import CELEBA_ATTRIBUTES, attribute_caption, caption_vocabulary_text
@@ -27,6 +28,7 @@ from face0.data import (
     SampleReader,
     SampleStream,
     ShardWriter,
+    box_in_square,
     npy_bytes,
     read_samples,
 )
@@ -34,12 +36,15 @@ from face0.distributed import init_distributed, shutdown
 from face0.models import CompactVocabulary, build_models
 from face0.sample import clip_tokenizer
 from face0.train import (
+    EMA,
     Denoiser,
     TrainOptions,
     checkpoint_path,
     ddpm_scheduler,
     diffusion_loss,
+    face_weights,
     fresh_models,
+    images_to_tensor,
     latest_checkpoint,
     learning_rate,
     load_checkpoint_models,
@@ -50,6 +55,7 @@ from face0.train import (
     train,
     train_vae,
     training_embeddings,
+    vae_loss,
 )
 
 TRAIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -286,7 +292,7 @@ def test_decoder_only_fine_tuning_keeps_the_encoder_and_replaces_a_models_decode
     base = train_vae(augmented_shards, MICRO, tmp_path / "vae.pt", steps=2, batch=4)
     tuned = train_vae(
         augmented_shards, MICRO, tmp_path / "decoder.pt", steps=3, batch=4, lr=1e-2,
-        init=tmp_path / "vae.pt", decoder_only=True,
+        init=tmp_path / "vae.pt", decoder_only=True, face_weight=3.0,
     )  # fmt: skip
     encoder = [k for k in base["vae"] if k.startswith(("encoder.", "quant_conv."))]
     decoder = [k for k in base["vae"] if k.startswith(("decoder.", "post_quant_conv."))]
@@ -304,6 +310,43 @@ def test_decoder_only_fine_tuning_keeps_the_encoder_and_replaces_a_models_decode
         replace_vae_decoder(models, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="--init"):
         train_vae(augmented_shards, MICRO, tmp_path / "x.pt", steps=1, batch=4, decoder_only=True)
+
+
+def test_face_boxes_follow_the_square_resize_and_weigh_the_vae_loss(augmented_shards):
+    # A 60 x 100 image: square_resize keeps columns 20-79, then scales by 30 / 60.
+    box = {"x": 30, "y": 10, "width": 20, "height": 24}
+    assert box_in_square(box, 60, 100, 30) == {"x": 5.0, "y": 5.0, "width": 10.0, "height": 12.0}
+    reader = SampleReader(SampleStream(augmented_shards, 0, 1, 0, 1), MICRO.image_size, 256, False)
+    samples = reader.next_batch(8)
+    by_key = {k: f for shard in augmented_shards for k, f in read_samples(shard)}
+    for sample in samples:
+        face = json.loads(by_key[sample.key]["json"])["face"]
+        if face is None:
+            assert sample.face_box is None
+            continue
+        scale = MICRO.image_size / 128  # celeba128 images are square
+        assert sample.face_box == pytest.approx({k: v * scale for k, v in face["box"].items()})
+    assert any(s.face_box for s in samples)
+
+    weights = face_weights(samples, MICRO.image_size, 3.0)
+    for sample, w in zip(samples, weights, strict=True):
+        inside = w[0] == 4.0
+        assert set(w.unique().tolist()) <= {1.0, 4.0}
+        if sample.face_box is None:
+            assert not inside.any()
+        else:  # the weighted pixels are the ones whose centres lie in the box
+            b = sample.face_box
+            assert inside.sum() == pytest.approx(b["width"] * b["height"], abs=b["width"] + b["height"] + 1)
+    vae = build_models(MICRO, CompactVocabulary((320, 539)), 0).vae
+    images = images_to_tensor(samples)
+    plain, _ = vae_loss(vae, images, torch.Generator().manual_seed(0), 0.0)
+    ones, _ = vae_loss(vae, images, torch.Generator().manual_seed(0), 0.0, torch.ones_like(weights))
+    weighted, z = vae_loss(vae, images, torch.Generator().manual_seed(0), 0.0, weights)
+    assert ones.item() == pytest.approx(plain.item(), rel=1e-6)
+    error = vae.decode(z).sample - images
+    per_pixel = (error.abs() + error.square()).mean(dim=1, keepdim=True)
+    expected = (per_pixel * weights).sum() / weights.sum()
+    assert weighted.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 def test_face_source_other_uses_another_photo_of_the_person(augmented_shards, tokenizer):
@@ -380,6 +423,21 @@ def test_cached_decoding_gives_the_same_samples_bad_counts_and_positions(raw_sha
     assert plain_bad == cached_bad >= 2 * len(BAD_MEMBERS)  # counted on every pass, cached or not
     assert plain_reads == sorted([p.name for p in raw_shards] * 3)
     assert cached_reads == sorted(p.name for p in raw_shards)
+
+
+def test_ema_decay_warms_up_so_a_short_run_forgets_its_initialisation():
+    param = nn.Parameter(torch.zeros(3))
+    ema = EMA({"p": param}, 0.999)
+    assert [ema.decay_at(s) for s in (0, 90)] == [pytest.approx(0.1), pytest.approx(0.91)]
+    assert ema.decay_at(100_000) == 0.999
+    with torch.no_grad():
+        param.fill_(1.0)
+    ema.update(0)
+    assert ema.shadow["p"].tolist() == pytest.approx([0.9] * 3)  # 0.1 * init + 0.9 * weights
+    for step in range(1, 1299):
+        ema.update(step)
+    # A fixed 0.999 would still hold 0.999^1299 = 27% of the zero initialisation here.
+    assert ema.shadow["p"].min().item() > 0.99
 
 
 def test_learning_rate_warms_up_holds_then_decays_by_cosine():
