@@ -106,6 +106,7 @@ class Sample:
     embedding: np.ndarray  # (E,) float32, zeros without a face
     has_face: bool
     identity: int | None
+    face_box: dict[str, float] | None = None  # the detector's box in `image` pixels (augment's face.box)
 
 
 def square_resize(rgb: np.ndarray, size: int) -> np.ndarray:
@@ -119,13 +120,29 @@ def square_resize(rgb: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(square).resize((size, size), Image.Resampling.BICUBIC))
 
 
+def box_in_square(box: dict, height: int, width: int, size: int) -> dict[str, float]:
+    """A box {x, y, width, height} of a height x width image, in square_resize(image, size)'s pixels."""
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    scale = size / side
+    return {
+        "x": (box["x"] - left) * scale,
+        "y": (box["y"] - top) * scale,
+        "width": box["width"] * scale,
+        "height": box["height"] * scale,
+    }
+
+
 def decode_sample(key: str, files: dict[str, bytes], image_size: int, embedding_width: int) -> Sample:
     """Raises ImageError for a sample without a decodable image."""
     extension = image_extension(files)
     if extension is None:
         raise ImageError(f"{key}: no image member")
-    image = square_resize(load_image(files[extension]), image_size)
+    rgb = load_image(files[extension])
+    image = square_resize(rgb, image_size)
     meta = json.loads(files["json"]) if "json" in files else {}
+    face = meta.get("face")
+    face_box = box_in_square(face["box"], *rgb.shape[:2], image_size) if face else None
     caption = files["txt"].decode("utf-8") if "txt" in files else meta.get("caption", "")
     has_face = EMBEDDING_EXTENSION in files
     embedding = (
@@ -135,9 +152,8 @@ def decode_sample(key: str, files: dict[str, bytes], image_size: int, embedding_
     )
     if embedding.shape != (embedding_width,):
         raise ValueError(f"{key}: face embedding of shape {embedding.shape}, expected ({embedding_width},)")
-    return Sample(
-        key, image, caption, meta.get("attributes"), embedding, has_face, meta.get("celeba_identity")
-    )
+    identity = meta.get("celeba_identity")
+    return Sample(key, image, caption, meta.get("attributes"), embedding, has_face, identity, face_box)
 
 
 def list_shards(sources: Sequence[str | Path]) -> list[Path]:

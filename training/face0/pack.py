@@ -1,5 +1,6 @@
 """Packs augmented shards small for an accelerator machine: images framed and resized to the training size
-and stored as WebP, face embeddings as float16, json reduced to the fields training reads, gzip.
+and stored as WebP, face embeddings as float16, json reduced to the fields training reads (the face box
+moved into the packed image's pixels), gzip.
 
 The celeba128 shards (225 MB) become 43 MB at 64 px, under a device call's 64 MiB working tree. Training
 reads packed shards unchanged (`train SHARDS_DIR`): a packed image is the same square_resize the trainer
@@ -20,6 +21,7 @@ from PIL import Image
 from face0.data import (
     EMBEDDING_EXTENSION,
     ShardWriter,
+    box_in_square,
     image_extension,
     list_shards,
     npy_array,
@@ -29,13 +31,14 @@ from face0.data import (
 )
 from face0.extraction import ImageError, load_image
 
-# What decode_sample and the caption/face-source options read from a sample's json.
+# What decode_sample and the caption/face-source options read from a sample's json (and the face box).
 TRAINING_FIELDS = ("key", "celeba_identity", "attributes", "caption")
 
 
 def pack_sample(files: dict[str, bytes], image_size: int, quality: int) -> dict[str, bytes]:
     """One sample's packed members; raises ImageError for an undecodable image."""
-    image = square_resize(load_image(files[image_extension(files)]), image_size)
+    rgb = load_image(files[image_extension(files)])
+    image = square_resize(rgb, image_size)
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, "WEBP", quality=quality, method=6)
     packed = {"webp": buffer.getvalue()}
@@ -43,7 +46,10 @@ def pack_sample(files: dict[str, bytes], image_size: int, quality: int) -> dict[
         packed["txt"] = files["txt"]
     if "json" in files:
         meta = json.loads(files["json"])
-        packed["json"] = json.dumps({k: meta[k] for k in TRAINING_FIELDS if k in meta}).encode()
+        fields = {k: meta[k] for k in TRAINING_FIELDS if k in meta}
+        if meta.get("face"):  # the box, moved into the packed image's pixels
+            fields["face"] = {"box": box_in_square(meta["face"]["box"], *rgb.shape[:2], image_size)}
+        packed["json"] = json.dumps(fields).encode()
     if EMBEDDING_EXTENSION in files:
         packed[EMBEDDING_EXTENSION] = npy_bytes(npy_array(files[EMBEDDING_EXTENSION]).astype(np.float16))
     return packed

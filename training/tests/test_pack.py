@@ -1,6 +1,7 @@
 """`pack`: shards small enough for an accelerator machine that train reads like the originals."""
 
 import numpy as np
+import pytest
 from conftest import MICRO
 
 from face0.data import SampleReader, SampleStream, list_shards, read_samples
@@ -30,6 +31,7 @@ def test_packed_shards_hold_the_same_samples_smaller(augmented_shards, tmp_path)
             s.identity,
             s.has_face,
         )
+        assert p.face_box == (None if s.face_box is None else pytest.approx(s.face_box, abs=1e-9))
         # float16 storage: within half a unit in the last place of float16 (2^-11 relative)
         np.testing.assert_allclose(p.embedding, s.embedding, rtol=2**-11, atol=1e-7)
         mse = np.mean((p.image.astype(np.float64) - s.image) ** 2)
