@@ -48,8 +48,8 @@ def _produce(make: Callable[[], Iterator], items: mp.Queue, stop, parent: int) -
                 break
         else:
             _put(items, (_END, None), stop, parent)
-    except BaseException as err:  # noqa: BLE001 - handed to the consumer, which raises it
-        _put(items, (_ERROR, (err, traceback.format_exc())), stop, parent)
+    except BaseException:  # noqa: BLE001 - handed to the consumer (as text: any exception pickles so)
+        _put(items, (_ERROR, traceback.format_exc()), stop, parent)
     # Tensors in the queue are handed over through this process: it stays until the consumer is done, then
     # leaves without flushing what nobody will read.
     while not stop.wait(0.5) and _consumer_alive(parent):
@@ -84,8 +84,7 @@ class Prefetched(Generic[T]):
             return value
         if kind == _END:
             raise StopIteration
-        err, trace = value
-        raise RuntimeError(f"prefetch process failed:\n{trace}") from err
+        raise RuntimeError(f"prefetch process failed:\n{value}")
 
     def close(self) -> None:
         self._stop.set()
