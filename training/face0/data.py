@@ -109,11 +109,15 @@ class Sample:
     face_box: dict[str, float] | None = None  # the detector's box in `image` pixels (augment's face.box)
 
 
+def centre_square(height: int, width: int) -> tuple[int, int, int]:
+    """(top, left, side) of the centred square that square_resize keeps."""
+    side = min(height, width)
+    return (height - side) // 2, (width - side) // 2, side
+
+
 def square_resize(rgb: np.ndarray, size: int) -> np.ndarray:
     """Centre square crop, then an antialiased bicubic resize to size x size (uint8)."""
-    height, width = rgb.shape[:2]
-    side = min(height, width)
-    top, left = (height - side) // 2, (width - side) // 2
+    top, left, side = centre_square(*rgb.shape[:2])
     square = np.clip(np.rint(rgb[top : top + side, left : left + side]), 0, 255).astype(np.uint8)
     if side == size:
         return square
@@ -122,8 +126,7 @@ def square_resize(rgb: np.ndarray, size: int) -> np.ndarray:
 
 def box_in_square(box: dict, height: int, width: int, size: int) -> dict[str, float]:
     """A box {x, y, width, height} of a height x width image, in square_resize(image, size)'s pixels."""
-    side = min(height, width)
-    top, left = (height - side) // 2, (width - side) // 2
+    top, left, side = centre_square(height, width)
     scale = size / side
     return {
         "x": (box["x"] - left) * scale,
