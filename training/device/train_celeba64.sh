@@ -1,15 +1,24 @@
 #!/bin/bash
-# One accelerator session: a new celeba64 VAE, then the U-Net (+ text encoder + projector) from scratch on
-# its latents, each `python -m face0 ...` exactly as on a CPU. Step counts come from timing the first steps,
-# so the run ends inside BUDGET seconds. docs/training.md ("One GPU session") has the measured run.
+# One accelerator session for the celeba64 model, each phase `python -m face0 ...` exactly as on a CPU. Two modes:
+# - INIT unset: a new VAE, then the U-Net (+ text encoder + projector) from scratch on its latents (run 1).
+# - INIT=FILE (a `python -m face0 slim` checkpoint): no VAE phase; the U-Net, text encoder and projector
+#   continue from FILE's weights as a new phase (`train --init`), on FILE's VAE.
+# The U-Net phase starts with CAL steps built in-process and CAL more with --prefetch 4 (one run, so the two
+# rates compare), then goes on the faster way. Its step count comes from that phase's steady rate and
+# start-up time (device/phase_rate.py), so the run ends inside BUDGET seconds. docs/training.md ("One GPU
+# session") has the measured runs.
 #
 # Prepare here (the device's working tree is limited to 64 MiB):
 #   python -m face0 pack ../runs/celeba128-aug --out ../.gpu/celeba64        # 43 MB
 #   mkdir -p ../.gpu/data/clip && cp ../../shared/data/clip/bpe_simple_vocab_16e6.txt.gz ../.gpu/data/clip/
-#   pip download (diffusers and importlib_metadata wheels) into ../.whl       # if the device lacks them
-# Run there from the repository root: BUDGET=530 OUT=$OUT bash training/device/train_celeba64.sh
-# Env: BUDGET (s, whole script), VAE_S (s for the VAE), VB / UB (VAE / U-Net batch), CAL (calibration
-# steps), PRECISION (--bf16 or empty), PY, OUT (results: vae.pt, the slim checkpoint in 15 MiB parts, logs).
+#   pip download diffusers and importlib_metadata wheels into ../.whl (the device lacks them), then
+#   python device/slim_diffusers_wheel.py WHEEL ../.whl/WHEEL            # 6.4 MB -> 2.1 MB
+#   python -m face0 slim CHECKPOINT --out ../.gpu/init.pt --float16       # INIT mode: 18 MB (VAE float32)
+# Run there from the repository root: BUDGET=530 OUT=$OUT [INIT=.gpu/init.pt] bash training/device/train_celeba64.sh
+# Env: BUDGET (s, whole script), VAE_S (s for the VAE), VB / UB (VAE / U-Net batch), CAL (steps per
+# calibration phase), LR, WARMUP, EMA, PRECISION (--bf16 or empty), PY, OUT (results, 8 files at most: the slim
+# EMA checkpoint unet.pt, which holds the VAE too, and the raw weights raw16.pt in float16, each in 15 MiB
+# parts; metrics.jsonl, train.log, samples.png).
 set -uo pipefail
 T0=$(date +%s)
 BUDGET=${BUDGET:-540}
@@ -35,56 +44,66 @@ W=/tmp/face0-work
 rm -rf $W && mkdir -p $W
 VB=${VB:-128}
 UB=${UB:-256}
-CAL=${CAL:-300}
+CAL=${CAL:-60}
+PRECISION=${PRECISION---bf16}
 
 calc() { $PY -c "print($1)"; }
 now() { date +%s.%N; }
-log "smoke + VAE calibration"
-t=$(now)
-$PY -m face0 train-vae "$DATA" --config celeba64 --out $W/cal-vae.pt --steps 5 --batch $VB --cache-decoded || exit 3
-t5=$(calc "$(now) - $t")
-$PY -m face0 train "$DATA" --config celeba64 --vae $W/cal-vae.pt --out $W/smoke --max-steps 3 --global-batch 16 \
-  --captions attributes ${PRECISION---bf16} --checkpoint-every 0 --validate-every 0 || exit 3
-t=$(now)
-$PY -m face0 train-vae "$DATA" --config celeba64 --out $W/cal-vae.pt --steps 45 --batch $VB --cache-decoded || exit 3
-t45=$(calc "$(now) - $t")
-VAE_STEPS=$(calc "int($VAE_S * 40 / ($t45 - $t5))")
-log "VAE: 5 steps of $VB in $t5 s, 45 in $t45 s -> $VAE_STEPS steps"
+if [ -n "${INIT:-}" ]; then
+  MODEL=(--init "$ROOT/$INIT")
+else
+  log "smoke + VAE calibration"
+  t=$(now)
+  $PY -m face0 train-vae "$DATA" --config celeba64 --out $W/cal-vae.pt --steps 5 --batch $VB --cache-decoded || exit 3
+  t5=$(calc "$(now) - $t")
+  t=$(now)
+  $PY -m face0 train-vae "$DATA" --config celeba64 --out $W/cal-vae.pt --steps 45 --batch $VB --cache-decoded || exit 3
+  t45=$(calc "$(now) - $t")
+  VAE_STEPS=$(calc "int($VAE_S * 40 / ($t45 - $t5))")
+  log "VAE: 5 steps of $VB in $t5 s, 45 in $t45 s -> $VAE_STEPS steps"
+  log "VAE training"
+  $PY -m face0 train-vae "$DATA" --config celeba64 --out $W/vae.pt --steps "$VAE_STEPS" --batch $VB \
+    --lr 4e-4 --lr-warmup 200 --lr-final 2e-5 --kl-weight 1e-6 --cache-decoded --seed 0 2>&1 | tee "$OUT/train.log"
+  [ -f $W/vae.pt ] || exit 4
+  MODEL=(--vae $W/vae.pt)
+fi
 
-log "VAE training"
-$PY -m face0 train-vae "$DATA" --config celeba64 --out "$OUT/vae.pt" --steps "$VAE_STEPS" --batch $VB \
-  --lr 4e-4 --lr-warmup 200 --lr-final 2e-5 --kl-weight 1e-6 --cache-decoded --seed 0 2>&1 | tee "$OUT/vae.log"
-[ -f "$OUT/vae.pt" ] || exit 4
+WARMUP=${WARMUP:-500}
+TRAIN=(train "$DATA" --config celeba64 "${MODEL[@]}" --out $W/train --global-batch $UB --lr "${LR:-4e-4}"
+  --lr-warmup "$WARMUP" --lr-final 1e-5 --ema-decay "${EMA:-0.999}" --captions attributes --face-source same
+  $PRECISION --cache-decoded --checkpoint-every 1000 --keep-checkpoints 2 --log-every 10 --seed 0)
+rate() { $PY "$ROOT/training/device/phase_rate.py" $W/train/metrics.jsonl "$@" $UB; }  # FIRST LAST WALL
+log "U-Net: $CAL steps building batches in-process"
+t=$(date +%s)
+timeout 240 $PY -m face0 "${TRAIN[@]}" --max-steps $CAL --validate-every 0 2>&1 | tee -a "$OUT/train.log" || exit 5
+read -r in_process overhead <<<"$(rate 0 $CAL $(($(date +%s) - t)))"
+log "U-Net: $CAL steps with --prefetch 4"
+PREFETCH=(--prefetch 4)
+t=$(date +%s)
+if timeout 120 $PY -m face0 "${TRAIN[@]}" --max-steps $((2 * CAL)) --validate-every 0 "${PREFETCH[@]}" 2>&1 \
+    | tee -a "$OUT/train.log"; then
+  read -r prefetched overhead_p <<<"$(rate $CAL $((2 * CAL)) $(($(date +%s) - t)))"
+else
+  prefetched=0
+fi
+if [ "$(calc "$prefetched >= $in_process")" = True ]; then
+  speed=$prefetched overhead=$overhead_p
+else
+  speed=$in_process PREFETCH=()
+fi
+left=$(calc "$BUDGET - ($(date +%s) - $T0) - 40 - $overhead")
+MAX=$(calc "int(2 * $CAL + $speed * $left / $UB)")
+log "U-Net: steady in-process $in_process, prefetch $prefetched samples/s -> ${PREFETCH[*]:-in-process}," \
+  "$left s of steps -> max steps $MAX"
+$PY -m face0 "${TRAIN[@]}" --max-steps "$MAX" --lr-decay-from "$WARMUP" --validate-every "$MAX" \
+  --validation-images 8 "${PREFETCH[@]}" 2>&1 | tee -a "$OUT/train.log"
 
-TRAIN=(train "$DATA" --config celeba64 --vae "$OUT/vae.pt" --out $W/train --global-batch $UB --lr 4e-4
-  --lr-warmup 500 --lr-final 1e-5 --ema-decay 0.999 --captions attributes --face-source same ${PRECISION---bf16}
-  --cache-decoded --checkpoint-every 1000 --keep-checkpoints 2 --log-every 20 --seed 0)
-log "U-Net calibration (first $CAL steps of the run)"
-$PY -m face0 "${TRAIN[@]}" --max-steps $CAL --validate-every 0 2>&1 | tee "$OUT/train.log" || exit 5
-rate=$($PY -c "import json; r=[json.loads(l) for l in open('$W/train/metrics.jsonl')]; print(r[-1]['samples_per_s'])")
-left=$((BUDGET - ($(date +%s) - T0) - 50))
-MAX=$(calc "int($CAL + $rate * $left / $UB)")
-log "U-Net: $rate samples/s, $left s left -> max steps $MAX"
-$PY -m face0 "${TRAIN[@]}" --max-steps "$MAX" --lr-decay-from 500 --validate-every "$MAX" \
-  --validation-images 8 2>&1 | tee -a "$OUT/train.log"
-
-log "slim checkpoint"
-$PY - "$W/train" "$OUT" <<'EOF'
-import sys
-from pathlib import Path
-import torch
-from face0.train import latest_checkpoint
-train, out = Path(sys.argv[1]), Path(sys.argv[2])
-path = latest_checkpoint(train)
-state = torch.load(path, map_location="cpu", weights_only=False)
-state["models"].update(state["ema"])  # the EMA weights, as load_checkpoint_models(ema=True) gives them
-state["ema"] = {}
-del state["optimizer"]
-torch.save(state, out / "unet.pt")
-print(path.name, (out / "unet.pt").stat().st_size)
-EOF
+log "slim checkpoints"
+LAST=$(ls $W/train/checkpoints/step-*.pt | tail -1)
+$PY -m face0 slim "$LAST" --out "$OUT/unet.pt" || exit 6
+$PY -m face0 slim "$LAST" --out "$OUT/raw16.pt" --float16 --no-ema || exit 6
 cp $W/train/metrics.jsonl "$OUT/"
 cp $W/train/samples/*.png "$OUT/samples.png" 2>/dev/null
-cd "$OUT" && split -b 15M unet.pt unet.pt.part- && rm unet.pt
+cd "$OUT" && for f in unet.pt raw16.pt; do split -b 15M $f $f.part- && rm $f; done
 ls -la "$OUT"
 log done

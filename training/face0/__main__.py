@@ -10,6 +10,7 @@ STAGES = {
     "train": train,
     "train-vae": train.VAE_STAGE,
     "bench": train.BENCH_STAGE,
+    "slim": train.SLIM_STAGE,
     "sample": sample,
     "evaluate": evaluate,
     "train-attributes": attributes,

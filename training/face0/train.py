@@ -111,6 +111,9 @@ class TrainOptions:
     model: ModelConfig
     max_steps: int
     vae: Path | None = None  # train-vae output; None keeps the randomly initialised VAE (tests only)
+    # A checkpoint (full or `slim`) whose weights, EMA ones where it has them, start this run at step 0 with a
+    # fresh optimizer and schedule: a new phase of training (another batch size, another machine).
+    init: Path | None = None
     # Diffusers-layout SD 1.x directory (face0.pretrained): U-Net, VAE and CLIP text encoder start from its
     # weights; `model` must then be pretrained_model_config(pretrained).
     pretrained: Path | None = None
@@ -152,6 +155,8 @@ class TrainOptions:
     def __post_init__(self):
         if self.pretrained and self.vae:
             raise ValueError("--vae: a --pretrained run keeps the pretrained VAE and its scaling factor")
+        if self.init and (self.vae or self.pretrained):
+            raise ValueError("--init: the checkpoint brings its own VAE, text encoder and vocabulary")
         if self.train_text_encoder is None:
             # The paper keeps the pretrained CLIP frozen; a from-scratch text encoder has to learn.
             self.train_text_encoder = self.pretrained is None
@@ -397,6 +402,34 @@ def load_checkpoint_models(path: Path, ema: bool = True) -> Face0Models:
     return models
 
 
+def slim_checkpoint(path: Path, out: Path, dtype: torch.dtype = torch.float32, ema: bool = True) -> None:
+    """`path`'s models with their EMA weights (raw ones if not `ema`), without optimizer state: what export,
+    sample and `--init` read. Floating-point tensors are stored as `dtype` (float16 halves a file that has
+    to travel), except the frozen VAE's: it defines the latents, and export checks a fine-tuned decoder's
+    encoder against it exactly."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} file")
+    weights = {**state["models"], **state["ema"]} if ema else state["models"]
+    cast = {k for k, v in weights.items() if v.is_floating_point() and not k.startswith("vae.")}
+    state["models"] = {k: v.to(dtype) if k in cast else v for k, v in weights.items()}
+    state["ema"] = {}
+    state.pop("optimizer", None)
+    save_atomic(state, out)
+
+
+def init_models(options: TrainOptions) -> Face0Models:
+    models = load_checkpoint_models(options.init)
+    # The VAE comes with the checkpoint, and with it the scaling factor its train-vae file had set.
+    vae = dataclasses.replace(options.model.vae, scaling_factor=models.config.vae.scaling_factor)
+    if models.config != dataclasses.replace(options.model, vae=vae):
+        raise ValueError(
+            f"--init {options.init}: its model configuration is {models.config.name!r}, not the run's "
+            f"{options.model.name!r}"
+        )
+    return models
+
+
 def truncate_metrics(path: Path, step: int) -> None:
     """Drops log lines a killed run wrote after its last checkpoint."""
     if not path.exists():
@@ -562,7 +595,7 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
         models = Face0Models(config_from_dict(state["model_config"]), vocabulary)
         models.load_state_dict(state["models"])
     else:
-        models = fresh_models(options, tokenizer)
+        models = init_models(options) if options.init else fresh_models(options, tokenizer)
         vocabulary = models.vocabulary
     models.to(device)
     models.vae.eval().requires_grad_(False)
@@ -892,6 +925,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Stable Diffusion 1.x diffusers-layout directory to fine-tune (its VAE and text encoder frozen)",
     )
     parser.add_argument("--vae", type=Path, help="train-vae output (frozen VAE and its scaling factor)")
+    parser.add_argument(
+        "--init", type=Path, help="checkpoint whose (EMA) weights start this run at step 0, fresh optimizer"
+    )
     parser.add_argument("--max-steps", type=int, required=True)
     parser.add_argument("--global-batch", type=int, default=d.global_batch, help="over all ranks")
     parser.add_argument("--grad-accum", type=int, default=d.grad_accum)
@@ -936,6 +972,7 @@ def run(args: argparse.Namespace) -> None:
         out=args.out,
         model=pretrained_model_config(args.pretrained) if args.pretrained else load_model_config(args.config),
         vae=args.vae,
+        init=args.init,
         pretrained=args.pretrained,
         train_text_encoder=False if args.freeze_text_encoder else None,
         **{
@@ -1016,11 +1053,29 @@ def _run_bench(args: argparse.Namespace) -> None:
     print(f"bench {config.name}: batch {args.batch}, {rate:.2f} training samples/s ({device})")
 
 
-# `python -m face0 train-vae|bench`: stages with the same add_arguments/run interface as a stage module.
+def _add_slim_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--float16", action="store_true", help="store floating-point tensors as float16")
+    parser.add_argument("--no-ema", action="store_true", help="the raw weights instead of the EMA ones")
+
+
+def _run_slim(args: argparse.Namespace) -> None:
+    dtype = torch.float16 if args.float16 else torch.float32
+    slim_checkpoint(args.checkpoint, args.out, dtype, ema=not args.no_ema)
+    print(f"slim: {args.out} ({args.out.stat().st_size / 2**20:.1f} MiB)")
+
+
+# `python -m face0 train-vae|bench|slim`: stages with the same add_arguments/run interface as a stage module.
 VAE_STAGE = SimpleNamespace(
     __doc__="Trains the VAE alone (from-scratch configurations) before `train`.",
     add_arguments=_add_vae_arguments,
     run=_run_vae,
+)
+SLIM_STAGE = SimpleNamespace(
+    __doc__="Writes a checkpoint's models with their EMA weights and no optimizer state (export, --init).",
+    add_arguments=_add_slim_arguments,
+    run=_run_slim,
 )
 BENCH_STAGE = SimpleNamespace(
     __doc__="Prints training throughput (samples/s) on synthetic inputs.",

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,7 @@ from face0.train import (
     make_batch,
     replace_vae_decoder,
     scheduled_lr,
+    slim_checkpoint,
     train,
     train_vae,
     training_embeddings,
@@ -469,6 +471,46 @@ def test_resume_with_a_decay_added_later_equals_a_run_that_had_it_from_the_start
     assert max_diff(flat(resumed.models), flat(straight.models)) == 0.0
     lrs = [json.loads(line)["lr"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
     assert lrs[:3] == [1e-3] * 3 and lrs[3] == 1e-3 and lrs[3] > lrs[4] > lrs[5] > 1e-5
+
+
+def test_slim_checkpoints_keep_the_ema_weights_and_init_starts_a_new_phase(augmented_shards, tmp_path):
+    """`slim` keeps a checkpoint's EMA weights without optimizer state (float32: exact; float16: within
+    float16 rounding, relative 2^-11, the frozen VAE exact). `--init` from the float16 file starts at step 0
+    with exactly those weights (float16 -> float32 is exact), its EMA equal to them and the warm-up from its
+    first step."""
+    train(micro_options(augmented_shards, tmp_path / "a", max_steps=3, checkpoint_every=3))
+    full = latest_checkpoint(tmp_path / "a")
+    slim_checkpoint(full, tmp_path / "slim32.pt")
+    from face0.__main__ import main
+
+    main(["slim", str(full), "--out", str(tmp_path / "slim16.pt"), "--float16"])
+    ema_weights = flat(load_checkpoint_models(full))
+    assert max_diff(flat(load_checkpoint_models(tmp_path / "slim32.pt")), ema_weights) == 0.0
+    assert "optimizer" not in torch.load(tmp_path / "slim16.pt", weights_only=False)
+    half = flat(load_checkpoint_models(tmp_path / "slim16.pt"))
+    for name, weight in ema_weights.items():
+        torch.testing.assert_close(half[name], weight, rtol=2**-11, atol=2**-24)
+    assert max_diff(half, ema_weights) > 0  # it is float16: the check above is not vacuous
+    vae = [k for k in ema_weights if k.startswith("vae.")]
+    assert vae and max_diff({k: half[k] for k in vae}, {k: ema_weights[k] for k in vae}) == 0.0
+    slim_checkpoint(full, tmp_path / "raw.pt", ema=False)
+    raw = flat(load_checkpoint_models(tmp_path / "raw.pt"))
+    assert max_diff(raw, flat(load_checkpoint_models(full, ema=False))) == 0.0
+    assert max_diff(raw, ema_weights) > 0
+
+    options = dict(init=tmp_path / "slim16.pt", lr_warmup=4, checkpoint_every=0)
+    start = train(micro_options(augmented_shards, tmp_path / "b", max_steps=0, **options))
+    assert start.step == 0 and max_diff(flat(start.models), half) == 0.0
+    assert max_diff(start.ema.state_dict(), {k: half[k] for k in start.ema.shadow}) == 0.0
+    phase = train(micro_options(augmented_shards, tmp_path / "c", max_steps=2, **options))
+    assert sorted(phase.losses) == [1, 2]
+    lrs = [json.loads(line)["lr"] for line in (tmp_path / "c" / "metrics.jsonl").read_text().splitlines()]
+    assert lrs == pytest.approx([1e-3 / 4, 2e-3 / 4])
+
+    with pytest.raises(ValueError, match="model configuration"):
+        train(micro_options(augmented_shards, tmp_path / "d", init=full, model=replace(MICRO, name="other")))
+    with pytest.raises(ValueError, match="brings its own VAE"):
+        micro_options(augmented_shards, tmp_path / "e", init=full, vae=tmp_path / "vae.pt")
 
 
 # ---------------------------------------------------------------------------------------------- GPU options
