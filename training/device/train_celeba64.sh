@@ -95,7 +95,9 @@ left=$(calc "$BUDGET - ($(date +%s) - $T0) - 40 - $overhead")
 MAX=$(calc "int(2 * $CAL + $speed * $left / $UB)")
 log "U-Net: steady in-process $in_process, prefetch $prefetched samples/s -> ${PREFETCH[*]:-in-process}," \
   "$left s of steps -> max steps $MAX"
-$PY -m face0 "${TRAIN[@]}" --max-steps "$MAX" --lr-decay-from "$WARMUP" --validate-every "$MAX" \
+# Decay only after the calibration steps, which ran without it: one schedule, a function of the step.
+$PY -m face0 "${TRAIN[@]}" --max-steps "$MAX" --lr-decay-from $((WARMUP > 2 * CAL ? WARMUP : 2 * CAL)) \
+  --validate-every "$MAX" \
   --validation-images 8 "${PREFETCH[@]}" 2>&1 | tee -a "$OUT/train.log"
 
 log "slim checkpoints"

@@ -385,11 +385,16 @@ def save_atomic(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def load_checkpoint_models(path: Path, ema: bool = True) -> Face0Models:
-    """Face0Models from a training checkpoint, with the EMA weights unless ema=False."""
+def read_checkpoint(path: Path) -> dict:
     state = torch.load(path, map_location="cpu", weights_only=False)
     if state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} file")
+    return state
+
+
+def load_checkpoint_models(path: Path, ema: bool = True) -> Face0Models:
+    """Face0Models from a training checkpoint, with the EMA weights unless ema=False."""
+    state = read_checkpoint(path)
     models = Face0Models(
         config_from_dict(state["model_config"]), CompactVocabulary(tuple(state["vocabulary"]))
     )
@@ -407,9 +412,7 @@ def slim_checkpoint(path: Path, out: Path, dtype: torch.dtype = torch.float32, e
     sample and `--init` read. Floating-point tensors are stored as `dtype` (float16 halves a file that has
     to travel), except the frozen VAE's: it defines the latents, and export checks a fine-tuned decoder's
     encoder against it exactly."""
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} file")
+    state = read_checkpoint(path)
     weights = {**state["models"], **state["ema"]} if ema else state["models"]
     cast = {k for k, v in weights.items() if v.is_floating_point() and not k.startswith("vae.")}
     state["models"] = {k: v.to(dtype) if k in cast else v for k, v in weights.items()}
