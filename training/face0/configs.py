@@ -7,7 +7,7 @@ has Stable Diffusion 1.x shapes, as in the Face0 paper; `train --pretrained DIR`
 """
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from face0.facemodels.embedder import EMBEDDING_WIDTH
@@ -135,6 +135,17 @@ CELEBA64 = ModelConfig(
     projector=ProjectorConfig(embedding_width=EMBEDDING_WIDTH),
 )
 
+# The 128 px alternatives to celeba64 that the resolution decision measured (MODEL_CARD.md, "Resolution"):
+# the same U-Net, text encoder and projector. f8: one more VAE downsampling keeps the U-Net on 16x16
+# latents; f4: the same VAE, so the U-Net runs on 32x32 latents.
+CELEBA128_F8 = replace(
+    CELEBA64,
+    name="celeba128-f8",
+    image_size=128,
+    vae=replace(CELEBA64.vae, block_out_channels=(32, 64, 64, 64)),
+)
+CELEBA128_F4 = replace(CELEBA64, name="celeba128-f4", image_size=128)
+
 SD15 = ModelConfig(
     name="sd15",
     image_size=512,
@@ -153,4 +164,4 @@ SD15 = ModelConfig(
     projector=ProjectorConfig(embedding_width=EMBEDDING_WIDTH),
 )
 
-CONFIGS = {config.name: config for config in (TINY, CELEBA64, SD15)}
+CONFIGS = {config.name: config for config in (TINY, CELEBA64, CELEBA128_F8, CELEBA128_F4, SD15)}

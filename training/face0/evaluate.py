@@ -142,6 +142,17 @@ def found_reference(scores: list[float], boxes: dict[int, Box | None]) -> dict:
     }
 
 
+def floor_pairs(people: int, with_reference: Sequence[int]) -> list[tuple[int, int]]:
+    """(input i, reference k) pairs for the different-person floor: each input against the reference photo
+    of the next person who has one."""
+    pairs = []
+    for i in range(people):
+        others = [k for k in with_reference if k != i]
+        if others:
+            pairs.append((i, min(others, key=lambda k: (k - i) % people)))
+    return pairs
+
+
 def mean_std(values: Sequence[float]) -> dict[str, float]:
     v = np.asarray(values, dtype=np.float64)
     return {
@@ -466,16 +477,19 @@ def write_markdown(report: dict, path: Path) -> None:
     path.write_text("\n".join(lines))
 
 
-def vae_round_trip(images: Sequence[np.ndarray], vae_file: Path, bundle: Bundle) -> list[np.ndarray]:
+def vae_round_trip(
+    images: Sequence[np.ndarray], vae_file: Path, bundle: Bundle | None = None
+) -> list[np.ndarray]:
     """(size, size, 3) 0..255 images encoded by a train-vae file's encoder (posterior mean) and decoded by
-    the bundle's own vae_decoder graph: the best any generation can look through that decoder."""
+    the bundle's own vae_decoder graph (the best any generation can look through that decoder), or without
+    a bundle by the file's own decoder in PyTorch float32."""
     import torch
 
     from face0.models import build_vae
     from face0.train import config_from_dict, read_vae_file
 
     state = read_vae_file(vae_file)
-    if state["scaling_factor"] != bundle.manifest["vae_scaling_factor"]:
+    if bundle is not None and state["scaling_factor"] != bundle.manifest["vae_scaling_factor"]:
         raise SystemExit(
             f"--vae {vae_file}: scaling factor {state['scaling_factor']} is not the bundle's "
             f"{bundle.manifest['vae_scaling_factor']}: it is not the VAE the bundle's U-Net was trained on"
@@ -485,8 +499,8 @@ def vae_round_trip(images: Sequence[np.ndarray], vae_file: Path, bundle: Bundle)
     x = torch.from_numpy(np.stack(images).astype(np.float32)).permute(0, 3, 1, 2) / 127.5 - 1.0
     with torch.no_grad():
         latents = vae.eval().encode(x).latent_dist.mean
-    decoded = bundle.graphs.vae_decoder(latents).permute(0, 2, 3, 1).numpy()
-    return [to_uint8(im) for im in decoded]
+        decoded = bundle.graphs.vae_decoder(latents) if bundle else vae.decode(latents).sample.clamp(-1, 1)
+    return [to_uint8(im) for im in decoded.permute(0, 2, 3, 1).numpy()]
 
 
 def psnr_db(images: Sequence[np.ndarray], references: Sequence[np.ndarray]) -> float:
@@ -640,12 +654,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     ceiling = [face_score(("reference", i), i) for i in with_reference]
     as_generated = [face_score(("small_reference", i), i) for i in with_reference]
     vae_scores = [face_score(("through_vae", i), i) for i in through_vae]
-    # Floor: each input against the reference photo of the next person who has one (another person).
-    floor = []
-    for i in range(len(people)):
-        others = [k for k in with_reference if k != i]
-        if others:
-            floor.append(face_score(("reference", min(others, key=lambda k: (k - i) % len(people))), i))
+    floor = [face_score(("reference", k), i) for i, k in floor_pairs(len(people), with_reference)]
     timings["metrics"] = time.monotonic() - t
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,162 @@
+"""Compares train-vae files by what a perfect latent would score through each, at each one's image size.
+
+For every person of an identities folder (face0.evaluate's layout and people), the reference photo is framed
+like celeba128 at the VAE's image size, sent through the VAE (encoder posterior mean, decoder, PyTorch
+float32) and scored like a generated image: PSNR against the framed photo, face found, faceres cosine with
+the person's input photo (0 when no face is found). Beside it, the same photo framed at that size without
+the VAE, the full-resolution reference (ceiling) and a different person (floor), each with faceres crops
+capped at that size as in face0.evaluate. It measures VAEs of different resolutions on one protocol
+(MODEL_CARD.md, "Resolution").
+
+`python -m face0.evaluate_vae --vae A.pt B.pt --identities /work/shared/data/celeba-identities --out F.json`
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from face0.eval_faceres import cosine, faceres_crop, faceres_embed
+from face0.evaluate import (
+    Person,
+    floor_pairs,
+    found_reference,
+    framing_box,
+    largest_box,
+    load_people,
+    mean_std,
+    psnr_db,
+    vae_round_trip,
+)
+from face0.extraction import FaceExtractor
+from face0.face_crop import crop_and_resize
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def vae_summary(vae_file: Path) -> dict:
+    """The file's configuration name, sizes, parameter counts and training record."""
+    from face0.train import config_from_dict, read_vae_file
+
+    state = read_vae_file(vae_file)
+    config = config_from_dict(state["model_config"])
+    count = {
+        part: sum(v.numel() for k, v in state["vae"].items() if k.startswith(prefixes))
+        for part, prefixes in (
+            ("encoder", ("encoder.", "quant_conv.")),
+            ("decoder", ("decoder.", "post_quant_conv.")),
+        )
+    }
+    return {
+        "file": str(vae_file),
+        "config": config.name,
+        "image_size": config.image_size,
+        "latent_shape": [config.vae.latent_channels, config.latent_size, config.latent_size],
+        "parameters": count,
+        "steps": state["steps"],
+        "decoder_only": state.get("decoder_only", False),
+    }
+
+
+def score_vae(vae_file: Path, people: list[Person], extractor: FaceExtractor, size: int) -> dict:
+    with_reference = [i for i, p in enumerate(people) if p.reference is not None]
+    framed = [
+        crop_and_resize(people[i].reference_rgb, framing_box(people[i].reference_box), size)
+        for i in with_reference
+    ]
+    decoded = vae_round_trip(framed, vae_file)
+    framed_boxes = {
+        i: largest_box(extractor.detect(im)) for i, im in zip(with_reference, framed, strict=True)
+    }
+    vae_boxes = {i: largest_box(extractor.detect(im)) for i, im in zip(with_reference, decoded, strict=True)}
+
+    keyed = [(("input", i), faceres_crop(p.rgb, p.box, size)) for i, p in enumerate(people)]
+    keyed += [
+        (("reference", i), faceres_crop(people[i].reference_rgb, people[i].reference_box, size))
+        for i in with_reference
+    ]
+    for name, images, boxes in (("framed", framed, framed_boxes), ("through_vae", decoded, vae_boxes)):
+        keyed += [
+            ((name, i), faceres_crop(im.astype(np.float32), boxes[i], size))
+            for i, im in zip(with_reference, images, strict=True)
+            if boxes[i] is not None
+        ]
+    descriptors = dict(zip([k for k, _ in keyed], faceres_embed([c for _, c in keyed]), strict=True))
+
+    def score(key: tuple[str, int], person: int) -> float:
+        return cosine(descriptors[key], descriptors[("input", person)]) if key in descriptors else 0.0
+
+    ceiling = [score(("reference", i), i) for i in with_reference]
+    floor = [score(("reference", k), i) for i, k in floor_pairs(len(people), with_reference)]
+    return {
+        **vae_summary(vae_file),
+        "psnr_db": psnr_db(decoded, framed),
+        "through_vae": found_reference([score(("through_vae", i), i) for i in with_reference], vae_boxes),
+        "framed": found_reference([score(("framed", i), i) for i in with_reference], framed_boxes),
+        "ceiling": {"pairs": len(ceiling), "cosine": mean_std(ceiling)},
+        "floor": {"pairs": len(floor), "cosine": mean_std(floor)},
+    }
+
+
+def markdown_table(rows: list[dict]) -> str:
+    def found_only(ref: dict) -> str:
+        x = ref["cosine_found_only"]
+        return "n/a" if x is None else f"{x['mean']:.3f}"
+
+    lines = [
+        "| VAE file | config | image | latents | encoder / decoder parameters | steps | PSNR "
+        "| through the VAE (found only; found) | framed photo, no VAE | same person | different person |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        tv, fr = r["through_vae"], r["framed"]
+        lines.append(
+            f"| `{Path(r['file']).name}` | {r['config']} | {r['image_size']} px "
+            f"| {'x'.join(map(str, r['latent_shape']))} "
+            f"| {r['parameters']['encoder']:,} / {r['parameters']['decoder']:,} | {r['steps']:,}"
+            f"{' (decoder only)' if r['decoder_only'] else ''} | {r['psnr_db']:.2f} dB "
+            f"| {tv['cosine']['mean']:.3f} ({found_only(tv)}; {tv['face_found_rate']:.0%}) "
+            f"| {fr['cosine']['mean']:.3f} ({found_only(fr)}; {fr['face_found_rate']:.0%}) "
+            f"| {r['ceiling']['cosine']['mean']:.3f} | {r['floor']['cosine']['mean']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--vae", type=Path, nargs="+", required=True, help="train-vae files")
+    parser.add_argument("--identities", type=Path, required=True, help="one sub-folder of photos per person")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="report .json; a .md table is written beside it"
+    )
+    parser.add_argument("--people", type=int, help="first N people only (default: all)")
+    parser.add_argument(
+        "--face-models", type=Path, default=REPO_ROOT / "models/default", help="face_detector + embedder"
+    )
+
+
+def run(args: argparse.Namespace) -> list[dict]:
+    from face0.train import config_from_dict, read_vae_file
+
+    rows = []
+    people_at: dict[int, list[Person]] = {}
+    with FaceExtractor(args.face_models) as extractor:
+        for vae_file in args.vae:
+            size = config_from_dict(read_vae_file(vae_file)["model_config"]).image_size
+            if size not in people_at:
+                people_at[size] = load_people(args.identities, args.people, extractor, size)
+            rows.append(score_vae(vae_file, people_at[size], extractor, size))
+            print(markdown_table(rows[-1:]).splitlines()[-1], flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(rows, indent=1) + "\n")
+    args.out.with_suffix(".md").write_text(markdown_table(rows))
+    print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m face0.evaluate_vae", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    run(parser.parse_args())
