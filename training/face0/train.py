@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from diffusers import DDPMScheduler
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils.flop_counter import FlopCounterMode
 
 from face0.captions import attribute_caption, caption_vocabulary_text
 from face0.configs import (
@@ -875,8 +876,10 @@ def train_vae(
 
 def bench(
     config: ModelConfig, batch: int, steps: int, warmup: int, bf16: bool, gradient_checkpointing: bool
-) -> float:
-    """Training samples/s of one process on synthetic inputs (random images, captions, embeddings)."""
+) -> tuple[float, float]:
+    """(training samples/s, training FLOPs per sample) of one process on synthetic inputs (random images,
+    captions, embeddings). FLOPs are torch's count of one step's matmuls, convolutions and attention
+    (forward and backward, VAE encoder included): a figure that does not depend on the machine's load."""
     info = init_distributed()
     tokenizer = clip_tokenizer(config.face_token_positions)
     vocabulary = build_vocabulary(caption_vocabulary_text(), tokenizer.encode)
@@ -895,20 +898,27 @@ def bench(
         has_face=torch.ones(batch, dtype=torch.bool),
         captions=[],
     )
+
+    def step() -> None:
+        loss = diffusion_loss(denoiser, models.vae, scheduler, batch_data, g, info.device, bf16)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step()
     elapsed = 0.0
     for i in range(warmup + steps):
         if info.device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
-        loss = diffusion_loss(denoiser, models.vae, scheduler, batch_data, g, info.device, bf16)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        step()
         if info.device.type == "cuda":
             torch.cuda.synchronize()
         if i >= warmup:
             elapsed += time.perf_counter() - start
-    return steps * batch / elapsed
+    return steps * batch / elapsed, counter.get_total_flops() / batch
 
 
 # ---------------------------------------------------------------------------------------------- CLI
@@ -1051,9 +1061,12 @@ def _run_bench(args: argparse.Namespace) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     config = load_model_config(args.config)
-    rate = bench(config, args.batch, args.steps, args.warmup, args.bf16, args.gradient_checkpointing)
+    rate, flops = bench(config, args.batch, args.steps, args.warmup, args.bf16, args.gradient_checkpointing)
     device = "cuda" if torch.cuda.is_available() else f"cpu, {torch.get_num_threads()} threads"
-    print(f"bench {config.name}: batch {args.batch}, {rate:.2f} training samples/s ({device})")
+    print(
+        f"bench {config.name}: batch {args.batch}, {rate:.2f} training samples/s ({device}), "
+        f"{flops / 1e9:.2f} GFLOP per training sample"
+    )
 
 
 def _add_slim_arguments(parser: argparse.ArgumentParser) -> None:

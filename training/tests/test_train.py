@@ -585,3 +585,18 @@ def test_the_documented_launchers_run_two_ranks(launcher, augmented_shards, tmp_
     assert state["stream_positions"] == [(0, 4), (0, 4)]
     logged = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert logged == [1, 2]
+
+
+def test_bench_reports_a_rate_and_flops_per_sample_that_scale_with_the_image():
+    """`python -m face0 bench`: FLOPs per sample do not depend on the batch, and doubling the image side
+    multiplies them by about 4 (convolutions 4x, attention more, text encoder and projector not at all)."""
+    from face0.train import bench
+
+    torch.set_num_threads(1)
+    rate, flops = bench(MICRO, batch=1, steps=1, warmup=0, bf16=False, gradient_checkpointing=False)
+    _, flops_batch2 = bench(MICRO, batch=2, steps=1, warmup=0, bf16=False, gradient_checkpointing=False)
+    big = replace(MICRO, image_size=2 * MICRO.image_size)
+    _, flops_big = bench(big, batch=1, steps=1, warmup=0, bf16=False, gradient_checkpointing=False)
+    assert rate > 0 and flops > 0
+    assert flops_batch2 == pytest.approx(flops, rel=1e-6)
+    assert 3.0 < flops_big / flops < 4.5, flops_big / flops
