@@ -1,4 +1,5 @@
 // npm run bench [-- --runs=N] [--backend=wasm|webgpu] [--skip-build] [--wasm-steps=N] [--webgpu-steps=N] [--load-only]
+//   [--bundles=default,NAME,...]  bundles (folders under models/) measured one after another in the same run
 //   [--mbps=N]  everything served over one link of N Mbit/s, 20 ms latency per request (slowLink.mjs)
 // Times the built app in headless Chromium through the ?test=1 hook (window.__face0): cold and warm
 // bundle load with its per-phase breakdown (EngineInfo.timings), ms per U-Net call by batch size,
@@ -14,6 +15,7 @@ const RUNS = Number(args.runs ?? 5);
 const LOAD_ONLY = Boolean(args['load-only']);
 const MBPS = args.mbps === undefined ? null : Number(args.mbps);
 const backends = args.backend ? [args.backend] : ['wasm', 'webgpu'];
+const BUNDLES = String(args.bundles ?? 'default').split(',');
 // SwiftShader WebGPU is a CPU emulation, several seconds per U-Net call: fewer steps there.
 const STEPS = { wasm: Number(args['wasm-steps'] ?? 20), webgpu: Number(args['webgpu-steps'] ?? 4) };
 const W = 7.5;
@@ -52,10 +54,10 @@ async function engineInfo(page) {
 }
 
 /** Cold: a fresh profile (empty disk cache); warm: a reload of that page (files revalidated from cache). */
-async function coldAndWarmLoad(base, backend) {
+async function coldAndWarmLoad(base, backend, extra) {
   const profile = await launchProfileContext(backend);
   try {
-    const page = await openApp(profile.context, base, { backend, steps: STEPS[backend] });
+    const page = await openApp(profile.context, base, { backend, steps: STEPS[backend], extra });
     const cold = await engineInfo(page);
     await page.reload();
     await page.waitForFunction(() => window.__face0?.state().info != null, null, { timeout: 300_000 });
@@ -91,13 +93,14 @@ function medianPhases(timings) {
   return Object.fromEntries(phases.map((p) => [p, round(median(timings.filter((t) => p in t).map((t) => t[p])))]));
 }
 
-async function benchBackend(browser, base, backend) {
+async function benchBackend(browser, base, backend, bundleFolder) {
   const steps = STEPS[backend];
+  const extra = bundleFolder === 'default' ? '' : `&bundle=${bundleFolder}`;
   const cold = [];
   const warm = [];
   let info;
   for (let i = 0; i < RUNS; i++) {
-    const r = await coldAndWarmLoad(base, backend);
+    const r = await coldAndWarmLoad(base, backend, extra);
     cold.push(r.cold);
     warm.push(r.warm);
     info = r.cold;
@@ -118,12 +121,13 @@ async function benchBackend(browser, base, backend) {
     label: info.backend === 'webgpu' ? 'WebGPU' : `wasm, ${info.wasmThreads} threads`,
     fallbackReason: info.fallbackReason,
     bundle: info.name,
+    bundleFolder,
     network: MBPS === null ? 'local' : `${MBPS} Mbit/s, 20 ms`,
   };
   if (LOAD_ONLY) return { ...identity, load };
 
   const context = await browser.newContext();
-  const page = await openApp(context, base, { backend, steps });
+  const page = await openApp(context, base, { backend, steps, extra });
   // Let the page's own first image finish so it does not share the engine with the measurements.
   await waitForImage(page, 0);
   const common = { prompt: 'a photo of a person', seed: 1 };
@@ -168,7 +172,7 @@ async function benchBackend(browser, base, backend) {
 function table(results) {
   const lines = [];
   const row = (cells) => lines.push(`| ${cells.join(' | ')} |`);
-  row(['measure', ...results.map((r) => `${r.backend} (${r.label})`)]);
+  row(['measure', ...results.map((r) => `${r.backend} (${r.label}), ${r.bundle}`)]);
   row(['---', ...results.map(() => '---')]);
   row(['network', ...results.map((r) => r.network ?? 'local')]);
   row(['bundle load, cold (ms)', ...results.map((r) => r.load.coldMs)]);
@@ -191,7 +195,7 @@ try {
   for (const backend of backends) {
     const browser = await launchBrowser(backend);
     try {
-      results.push(await benchBackend(browser, link?.base ?? server.base, backend));
+      for (const bundleFolder of BUNDLES) results.push(await benchBackend(browser, link?.base ?? server.base, backend, bundleFolder));
     } finally {
       await browser.close();
     }
@@ -206,7 +210,8 @@ await probe.close();
 const dir = outputDir('bench-output');
 // Backends can be measured in separate invocations (software WebGPU is slow): keep the other's results.
 const previous = existsSync(`${dir}bench.json`) ? JSON.parse(readFileSync(`${dir}bench.json`, 'utf8')).results : [];
-const merged = [...previous.filter((r) => !backends.includes(r.backend)), ...results.map((r) => ({ ...r, runs: RUNS, date: new Date().toISOString() }))];
+const measured = (r) => backends.includes(r.backend) && BUNDLES.includes(r.bundleFolder ?? 'default');
+const merged = [...previous.filter((r) => !measured(r)), ...results.map((r) => ({ ...r, runs: RUNS, date: new Date().toISOString() }))];
 const report = { statistic: 'median', browser: `Chromium ${browserVersion} headless`, results: merged };
 writeFileSync(`${dir}bench.json`, JSON.stringify(report, null, 2) + '\n');
 console.log(`\n${table(merged)}\n\nmedians of N runs per backend (N in bench.json); written to bench-output/bench.json`);
