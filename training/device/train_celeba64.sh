@@ -1,5 +1,6 @@
 #!/bin/bash
-# One accelerator session for the celeba64 model, each phase `python -m face0 ...` exactly as on a CPU. Two modes:
+# One accelerator session for a celeba64-shaped model (CONFIG: celeba64 by default, or celeba64-c8), each phase
+# `python -m face0 ...` exactly as on a CPU. Two modes:
 # - INIT unset: a new VAE, then the U-Net (+ text encoder + projector) from scratch on its latents (run 1).
 # - INIT=FILE (a `python -m face0 slim` checkpoint): no VAE phase; the U-Net, text encoder and projector
 #   continue from FILE's weights as a new phase (`train --init`), on FILE's VAE.
@@ -15,7 +16,7 @@
 #   python device/slim_diffusers_wheel.py WHEEL ../.whl/WHEEL            # 6.4 MB -> 2.1 MB
 #   python -m face0 slim CHECKPOINT --out ../.gpu/init.pt --float16       # INIT mode: 18 MB (VAE float32)
 # Run there from the repository root: BUDGET=530 OUT=$OUT [INIT=.gpu/init.pt] bash training/device/train_celeba64.sh
-# Env: BUDGET (s, whole script), VAE_S (s for the VAE), VB / UB (VAE / U-Net batch), CAL (steps per
+# Env: CONFIG (a configs.py name), BUDGET (s, whole script), VAE_S (s for the VAE), VB / UB (VAE / U-Net batch), CAL (steps per
 # calibration phase), LR, WARMUP, EMA, PRECISION (--bf16 or empty), PY, OUT (results, 8 files at most: the slim
 # EMA checkpoint unet.pt, which holds the VAE too, and the raw weights raw16.pt in float16, each in 15 MiB
 # parts; metrics.jsonl, train.log, samples.png).
@@ -24,6 +25,7 @@ T0=$(date +%s)
 BUDGET=${BUDGET:-540}
 VAE_S=${VAE_S:-110}
 PY=${PY:-python3}
+CONFIG=${CONFIG:-celeba64}
 ROOT=$PWD
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
@@ -54,22 +56,22 @@ if [ -n "${INIT:-}" ]; then
 else
   log "smoke + VAE calibration"
   t=$(now)
-  $PY -m face0 train-vae "$DATA" --config celeba64 --out $W/cal-vae.pt --steps 5 --batch $VB --cache-decoded || exit 3
+  $PY -m face0 train-vae "$DATA" --config "$CONFIG" --out $W/cal-vae.pt --steps 5 --batch $VB --cache-decoded || exit 3
   t5=$(calc "$(now) - $t")
   t=$(now)
-  $PY -m face0 train-vae "$DATA" --config celeba64 --out $W/cal-vae.pt --steps 45 --batch $VB --cache-decoded || exit 3
+  $PY -m face0 train-vae "$DATA" --config "$CONFIG" --out $W/cal-vae.pt --steps 45 --batch $VB --cache-decoded || exit 3
   t45=$(calc "$(now) - $t")
   VAE_STEPS=$(calc "int($VAE_S * 40 / ($t45 - $t5))")
   log "VAE: 5 steps of $VB in $t5 s, 45 in $t45 s -> $VAE_STEPS steps"
   log "VAE training"
-  $PY -m face0 train-vae "$DATA" --config celeba64 --out $W/vae.pt --steps "$VAE_STEPS" --batch $VB \
+  $PY -m face0 train-vae "$DATA" --config "$CONFIG" --out $W/vae.pt --steps "$VAE_STEPS" --batch $VB \
     --lr 4e-4 --lr-warmup 200 --lr-final 2e-5 --kl-weight 1e-6 --cache-decoded --seed 0 2>&1 | tee "$OUT/train.log"
   [ -f $W/vae.pt ] || exit 4
   MODEL=(--vae $W/vae.pt)
 fi
 
 WARMUP=${WARMUP:-500}
-TRAIN=(train "$DATA" --config celeba64 "${MODEL[@]}" --out $W/train --global-batch $UB --lr "${LR:-4e-4}"
+TRAIN=(train "$DATA" --config "$CONFIG" "${MODEL[@]}" --out $W/train --global-batch $UB --lr "${LR:-4e-4}"
   --lr-warmup "$WARMUP" --lr-final 1e-5 --ema-decay "${EMA:-0.999}" --captions attributes --face-source same
   $PRECISION --cache-decoded --checkpoint-every 1000 --keep-checkpoints 2 --log-every 10 --seed 0)
 rate() { $PY "$ROOT/training/device/phase_rate.py" $W/train/metrics.jsonl "$@" $UB; }  # FIRST LAST WALL

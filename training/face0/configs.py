@@ -145,6 +145,9 @@ CELEBA128_F8 = replace(
     vae=replace(CELEBA64.vae, block_out_channels=(32, 64, 64, 64)),
 )
 CELEBA128_F4 = replace(CELEBA64, name="celeba128-f4", image_size=128)
+# celeba64 with 8 latent channels: the same U-Net cost (only its first and last convolutions widen); its
+# VAE kept more identity than celeba64's after the same training (MODEL_CARD.md, "Resolution").
+CELEBA64_C8 = replace(CELEBA64, name="celeba64-c8", vae=replace(CELEBA64.vae, latent_channels=8))
 
 SD15 = ModelConfig(
     name="sd15",
@@ -164,4 +167,4 @@ SD15 = ModelConfig(
     projector=ProjectorConfig(embedding_width=EMBEDDING_WIDTH),
 )
 
-CONFIGS = {config.name: config for config in (TINY, CELEBA64, CELEBA128_F8, CELEBA128_F4, SD15)}
+CONFIGS = {config.name: config for config in (TINY, CELEBA64, CELEBA64_C8, CELEBA128_F8, CELEBA128_F4, SD15)}

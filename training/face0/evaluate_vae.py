@@ -18,7 +18,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
+from face0.data import square_resize
 from face0.eval_faceres import cosine, faceres_crop, faceres_embed
 from face0.evaluate import (
     Person,
@@ -33,6 +35,7 @@ from face0.evaluate import (
 )
 from face0.extraction import FaceExtractor
 from face0.face_crop import crop_and_resize
+from face0.sample import image_grid
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,7 +64,10 @@ def vae_summary(vae_file: Path) -> dict:
     }
 
 
-def score_vae(vae_file: Path, people: list[Person], extractor: FaceExtractor, size: int) -> dict:
+def score_vae(
+    vae_file: Path, people: list[Person], extractor: FaceExtractor, size: int
+) -> tuple[dict, list[np.ndarray], list[np.ndarray]]:
+    """(scores, framed reference photos, the same through the VAE)."""
     with_reference = [i for i, p in enumerate(people) if p.reference is not None]
     framed = [
         crop_and_resize(people[i].reference_rgb, framing_box(people[i].reference_box), size)
@@ -91,7 +97,7 @@ def score_vae(vae_file: Path, people: list[Person], extractor: FaceExtractor, si
 
     ceiling = [score(("reference", i), i) for i in with_reference]
     floor = [score(("reference", k), i) for i, k in floor_pairs(len(people), with_reference)]
-    return {
+    scores = {
         **vae_summary(vae_file),
         "psnr_db": psnr_db(decoded, framed),
         "through_vae": found_reference([score(("through_vae", i), i) for i in with_reference], vae_boxes),
@@ -99,6 +105,13 @@ def score_vae(vae_file: Path, people: list[Person], extractor: FaceExtractor, si
         "ceiling": {"pairs": len(ceiling), "cosine": mean_std(ceiling)},
         "floor": {"pairs": len(floor), "cosine": mean_std(floor)},
     }
+    return scores, framed, decoded
+
+
+def comparison_grid(rows: list[list[np.ndarray]], columns: int) -> Image.Image:
+    """The first `columns` tiles of each row, all shown at the largest tile size (bicubic)."""
+    side = max(row[0].shape[0] for row in rows)
+    return image_grid([[square_resize(t, side) for t in row[:columns]] for row in rows])
 
 
 def markdown_table(rows: list[dict]) -> str:
@@ -132,6 +145,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, required=True, help="report .json; a .md table is written beside it"
     )
     parser.add_argument("--people", type=int, help="first N people only (default: all)")
+    parser.add_argument("--grid-people", type=int, default=8, help="columns of the PNG grid")
     parser.add_argument(
         "--face-models", type=Path, default=REPO_ROOT / "models/default", help="face_detector + embedder"
     )
@@ -140,19 +154,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> list[dict]:
     from face0.train import config_from_dict, read_vae_file
 
-    rows = []
+    rows, tiles = [], []
     people_at: dict[int, list[Person]] = {}
     with FaceExtractor(args.face_models) as extractor:
         for vae_file in args.vae:
             size = config_from_dict(read_vae_file(vae_file)["model_config"]).image_size
             if size not in people_at:
                 people_at[size] = load_people(args.identities, args.people, extractor, size)
-            rows.append(score_vae(vae_file, people_at[size], extractor, size))
+            scores, framed, decoded = score_vae(vae_file, people_at[size], extractor, size)
+            rows.append(scores)
+            tiles += [framed, decoded]
             print(markdown_table(rows[-1:]).splitlines()[-1], flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(rows, indent=1) + "\n")
     args.out.with_suffix(".md").write_text(markdown_table(rows))
-    print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+    # Rows: each file's framed photos, then the same through that file's VAE.
+    comparison_grid(tiles, args.grid_people).save(args.out.with_suffix(".png"))
+    print(f"wrote {args.out} and its .md and .png")
     return rows
 
 

@@ -270,6 +270,8 @@ def test_evaluate_vae_scores_each_file_at_its_own_image_size(augmented_shards, t
     rows = run_evaluate_vae(args)
     assert json.loads(out.read_text()) == rows
     assert out.with_suffix(".md").read_text().count("| micro") == 2
+    with Image.open(out.with_suffix(".png")) as grid:  # framed and round trip per file, 3 people, at 64 px
+        assert grid.size == (3 * 64, 4 * 64)
     assert [(r["config"], r["image_size"], r["latent_shape"]) for r in rows] == [
         ("micro", 32, [4, 8, 8]),
         ("micro64", 64, [4, 16, 16]),
