@@ -1,7 +1,8 @@
 """Model shapes and the diffusion schedule of each Face0 configuration.
 
 `tiny` is sized for the browser app (64x64 images, ~30 MiB of float16 weights); `celeba64` is a smaller
-64x64 model that could be trained from scratch on 2 shared CPU cores (models/default ships it); `sd15`
+64x64 model that could be trained from scratch on 2 shared CPU cores (models/default ships it);
+`celeba64-c8`, `celeba128-f8` and `celeba128-f4` are its measured variants (8 latent channels, 128 px); `sd15`
 has Stable Diffusion 1.x shapes, as in the Face0 paper; `train --pretrained DIR` derives the same shapes
 (and the noise schedule) from a diffusers-layout SD 1.x directory and loads its weights (face0.pretrained).
 """
