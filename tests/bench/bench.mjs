@@ -16,8 +16,9 @@ const LOAD_ONLY = Boolean(args['load-only']);
 const MBPS = args.mbps === undefined ? null : Number(args.mbps);
 const backends = args.backend ? [args.backend] : ['wasm', 'webgpu'];
 const BUNDLES = String(args.bundles ?? 'default').split(',');
-// SwiftShader WebGPU is a CPU emulation, several seconds per U-Net call: fewer steps there.
-const STEPS = { wasm: Number(args['wasm-steps'] ?? 20), webgpu: Number(args['webgpu-steps'] ?? 4) };
+// wasm times the bundle's default step count unless told otherwise. SwiftShader WebGPU is a CPU emulation,
+// several seconds per U-Net call: fewer steps there.
+const STEPS = { wasm: args['wasm-steps'] === undefined ? undefined : Number(args['wasm-steps']), webgpu: Number(args['webgpu-steps'] ?? 4) };
 const W = 7.5;
 // Guidance settings by the rows they batch (Face0 formula, with a face): 1 needs w=1 (no unconditional term).
 const BATCHES = [
@@ -49,6 +50,7 @@ async function engineInfo(page) {
       wasmThreads: i.wasmThreads,
       fallbackReason: i.fallbackReason,
       name: i.manifest.name,
+      defaultSteps: i.manifest.defaults.steps,
     };
   });
 }
@@ -94,7 +96,6 @@ function medianPhases(timings) {
 }
 
 async function benchBackend(browser, base, backend, bundleFolder) {
-  const steps = STEPS[backend];
   const extra = bundleFolder === 'default' ? '' : `&bundle=${bundleFolder}`;
   const cold = [];
   const warm = [];
@@ -125,6 +126,7 @@ async function benchBackend(browser, base, backend, bundleFolder) {
     network: MBPS === null ? 'local' : `${MBPS} Mbit/s, 20 ms`,
   };
   if (LOAD_ONLY) return { ...identity, load };
+  const steps = STEPS[backend] ?? info.defaultSteps;
 
   const context = await browser.newContext();
   const page = await openApp(context, base, { backend, steps, extra });
