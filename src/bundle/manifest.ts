@@ -64,6 +64,18 @@ export interface FaceProjectorSpec extends GraphSpec {
   embedder_id: string;
 }
 
+/**
+ * The VAE decoder graph takes `latents / vae_scaling_factor` and returns an image in `output_range`
+ * (pixel = (v - low) / (high - low) * 255). Latents standardised per channel (TAEF2) are undone inside the
+ * graph; `latent_mean` / `latent_std` state that standardisation.
+ */
+export interface VaeDecoderSpec extends GraphSpec {
+  autoencoder: 'autoencoder-kl' | 'taef2';
+  output_range: [number, number];
+  latent_mean?: number[];
+  latent_std?: number[];
+}
+
 export interface GaussianMixturePrior {
   kind: 'gmm-diag';
   weights: number[];
@@ -110,7 +122,7 @@ export interface Manifest {
   face_projector: FaceProjectorSpec;
   text_encoder: GraphSpec;
   unet: GraphSpec;
-  vae_decoder: GraphSpec;
+  vae_decoder: VaeDecoderSpec;
   face_prior: GaussianMixturePrior;
   scheduler: SchedulerSpec;
   defaults: GuidanceDefaults;

@@ -146,6 +146,24 @@ function checkFacePrior(ck: Checker, m: Record<string, Json>, width: number | nu
   }
 }
 
+function checkDecoder(ck: Checker, m: Record<string, Json>): void {
+  const dec = checkGraphSpec(ck, m, 'vae_decoder');
+  if (!dec) return;
+  ck.literal(dec.autoencoder, 'vae_decoder.autoencoder', ['autoencoder-kl', 'taef2']);
+  ck.numbers(dec.output_range, 'vae_decoder.output_range', 2);
+  const range = dec.output_range;
+  if (Array.isArray(range) && typeof range[0] === 'number' && typeof range[1] === 'number' && !(range[0] < range[1])) {
+    ck.fail('vae_decoder.output_range', `must be [low, high] with low < high (got ${JSON.stringify(range)})`);
+  }
+  if (('latent_mean' in dec) !== ('latent_std' in dec)) {
+    ck.fail('vae_decoder', 'latent_mean and latent_std come together');
+  } else if ('latent_mean' in dec) {
+    const channels = typeof m.latent_channels === 'number' ? m.latent_channels : undefined;
+    ck.numbers(dec.latent_mean, 'vae_decoder.latent_mean', channels);
+    ck.numbers(dec.latent_std, 'vae_decoder.latent_std', channels, { exclusiveMin: 0 });
+  }
+}
+
 /** Validates parsed manifest.json; returns it typed or throws 'bad_bundle' listing the problems. */
 export function validateManifest(raw: Json): Manifest {
   const ck = new Checker();
@@ -216,7 +234,8 @@ export function validateManifest(raw: Json): Manifest {
       );
     }
   }
-  for (const key of ['text_encoder', 'unet', 'vae_decoder'] as const) checkGraphSpec(ck, m, key);
+  for (const key of ['text_encoder', 'unet'] as const) checkGraphSpec(ck, m, key);
+  checkDecoder(ck, m);
 
   checkFacePrior(ck, m, embeddingWidth);
 

@@ -66,13 +66,19 @@ function output(outputs: Outputs, name: string, graph: GraphName, size: number, 
 }
 
 /** [-1, 1] -> bytes as diffusers does ((x / 2 + 0.5) clamped to [0, 1], times 255, rounded); alpha 255. */
-export function imageToRgba(chw: Float32Array, width: number, height: number): Uint8ClampedArray {
+export function imageToRgba(
+  chw: Float32Array,
+  width: number,
+  height: number,
+  [low, high]: readonly [number, number],
+): Uint8ClampedArray {
   const n = width * height;
   if (chw.length !== 3 * n) throw new EngineError('internal', `decoder output has ${chw.length} values, expected ${3 * n}`);
   const rgba = new Uint8ClampedArray(4 * n);
+  const scale = 1 / (high - low);
   for (let p = 0; p < n; p++) {
     for (let c = 0; c < 3; c++) {
-      const v = Math.min(1, Math.max(0, chw[c * n + p] / 2 + 0.5));
+      const v = Math.min(1, Math.max(0, (chw[c * n + p] - low) * scale));
       rgba[4 * p + c] = Math.round(v * 255);
     }
     rgba[4 * p + 3] = 255;
@@ -224,7 +230,7 @@ export class Pipeline {
       const size = m.image_size;
       const image = hold(output(decoded, 'sample', 'vae_decoder', 3 * size * size, ops));
       token.throwIfCancelled();
-      const rgba = imageToRgba(hostFloat32(image, 'the decoded image'), size, size);
+      const rgba = imageToRgba(hostFloat32(image, 'the decoded image'), size, size, m.vae_decoder.output_range);
       release(image);
       const deviceStats = {
         uploads: ops.transfers.uploads - before.uploads,

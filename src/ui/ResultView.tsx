@@ -1,4 +1,5 @@
 import { useStore } from '../store';
+import { crispDisplaySide, RESULT_DISPLAY_TARGET } from './displaySize';
 import { useEngine } from './engineContext';
 import { formatMs } from './format';
 import { RgbaCanvas } from './RgbaCanvas';
@@ -17,7 +18,12 @@ export function ResultView() {
       <h2 id="result-title">Result</h2>
       <figure data-testid="result" data-state={ready ? 'ready' : 'pending'} data-request-id={result?.requestId ?? 0}>
         {result ? (
-          <RgbaCanvas className="output" image={result} label="Generated image" />
+          <RgbaCanvas
+            className="output crisp"
+            image={result}
+            label="Generated image"
+            displayWidth={crispDisplaySide(result.width, RESULT_DISPLAY_TARGET)}
+          />
         ) : (
           <div className="output placeholder">{generation.running ? 'Generating…' : 'No image yet'}</div>
         )}

@@ -6,8 +6,19 @@ export interface RgbaImage {
   rgba: Uint8ClampedArray;
 }
 
-/** Draws raw RGBA pixels (engine output) at their own resolution; CSS scales the canvas. */
-export function RgbaCanvas({ image, label, className }: { image: RgbaImage; label: string; className?: string }) {
+/** Draws raw RGBA pixels (engine output) at their own resolution; CSS scales the canvas, to `displayWidth`
+ * CSS pixels when given. */
+export function RgbaCanvas({
+  image,
+  label,
+  className,
+  displayWidth,
+}: {
+  image: RgbaImage;
+  label: string;
+  className?: string;
+  displayWidth?: number;
+}) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const canvas = ref.current;
@@ -20,5 +31,15 @@ export function RgbaCanvas({ image, label, className }: { image: RgbaImage; labe
     pixels.set(image.rgba.subarray(0, pixels.length));
     ctx.putImageData(new ImageData(pixels, image.width, image.height), 0, 0);
   }, [image]);
-  return <canvas ref={ref} role="img" aria-label={label} className={className} width={image.width} height={image.height} />;
+  return (
+    <canvas
+      ref={ref}
+      role="img"
+      aria-label={label}
+      className={className}
+      width={image.width}
+      height={image.height}
+      style={displayWidth === undefined ? undefined : { width: `${displayWidth}px` }}
+    />
+  );
 }

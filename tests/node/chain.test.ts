@@ -1,8 +1,9 @@
 /**
  * The whole loop of issue 3, on real data: training/tests/chain.py cuts two dozen celeba128 images into
- * shards, augments them with the app's face extraction, trains the tiny config a few steps, exports a
- * bundle and samples one image from the checkpoint in PyTorch; then the app's engine worker loads that
- * bundle in Chromium and renders the same request, which must give the same image.
+ * shards, augments them with the app's face extraction, packs them with their TAEF2 latents, trains the tiny
+ * U-Net on them a few steps, exports a bundle (TAEF2's decoder, output in [0, 1]) and samples one image from
+ * the checkpoint in PyTorch; then the app's engine worker loads that bundle in Chromium and renders the same
+ * request, which must give the same image.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -109,7 +110,7 @@ it('the app renders the freshly trained and exported bundle as the PyTorch sampl
     [BUNDLE_URL, req] as const,
   );
   if ('error' in r) throw new Error(r.error);
-  expect([r.name, r.width, r.height, r.unetBatch]).toEqual(['chain-tiny', req.width, req.height, 4]);
+  expect([r.name, r.width, r.height, r.unetBatch]).toEqual(['chain-tiny-taef2', req.width, req.height, 4]);
   let maxDiff = 0;
   let sum = 0;
   let sumSq = 0;

@@ -44,6 +44,8 @@ function manifestFor(scheduler: SchedulerSpec): Manifest {
     context_width: D,
     face_token_positions: positions,
     face_embedder: { embedding_width: E },
+    // The golden's stand-in decoder gives [-1, 1], as an AutoencoderKL does.
+    vae_decoder: { output_range: [-1, 1] },
     scheduler,
   } as unknown as Manifest;
 }
@@ -284,6 +286,11 @@ describe('imageToRgba', () => {
   it('maps [-1, 1] CHW to RGBA bytes like diffusers, clamping outside values', () => {
     // 2 pixels: channel values chosen to hit both clamps, the midpoint and a rounding case.
     const chw = Float32Array.from([-1.5, 1.5, 0, -1, 1, 0.2]);
-    expect(Array.from(imageToRgba(chw, 2, 1))).toEqual([0, 128, 255, 255, 255, 0, 153, 255]);
+    expect(Array.from(imageToRgba(chw, 2, 1, [-1, 1]))).toEqual([0, 128, 255, 255, 255, 0, 153, 255]);
+  });
+
+  it("maps a [0, 1] decoder's output (TAEF2) the same way", () => {
+    const chw = Float32Array.from([-0.25, 1.25, 0.5, 0, 1, 0.6]);
+    expect(Array.from(imageToRgba(chw, 2, 1, [0, 1]))).toEqual([0, 128, 255, 255, 255, 0, 153, 255]);
   });
 });

@@ -23,6 +23,15 @@ describe('validateManifest', () => {
     ['prior rows', (m: any) => m.face_prior.variances.pop(), /face_prior.variances: must have \d+ entries/],
     ['sha', (m: any) => (m.files['unet.onnx'].sha256 = 'ABC'), /files\["unet.onnx"\].sha256: must be 64 lowercase hex digits/],
     ['unlisted file', (m: any) => delete m.files['unet.onnx'], /unet.file: "unet.onnx" is not listed in files/],
+    ['no output range', (m: any) => delete m.vae_decoder.output_range, /vae_decoder.output_range: missing/],
+    ['reversed output range', (m: any) => (m.vae_decoder.output_range = [1, 0]), /vae_decoder.output_range: must be \[low, high\] with low < high/],
+    ['unknown autoencoder', (m: any) => (m.vae_decoder.autoencoder = 'vq-gan'), /vae_decoder.autoencoder: is "vq-gan"/],
+    ['latent std alone', (m: any) => (m.vae_decoder.latent_std = [1, 1, 1, 1]), /vae_decoder: latent_mean and latent_std come together/],
+    [
+      'latent statistics width',
+      (m: any) => ((m.vae_decoder.latent_mean = [0, 0, 0]), (m.vae_decoder.latent_std = [1, 1, 1])),
+      /vae_decoder.latent_mean: must have 4 entries, has 3/,
+    ],
     ['escaping path', (m: any) => (m.files['../secret'] = { bytes: 1, sha256: '0'.repeat(64) }), /files\["..\/secret"\]: path must be relative/],
     ['absolute URL', (m: any) => (m.files['https://x/y'] = { bytes: 1, sha256: '0'.repeat(64) }), /path must be relative/],
   ])('refuses %s', (_name, edit, pattern) => {

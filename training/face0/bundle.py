@@ -163,6 +163,34 @@ def _prior_problems(prior: dict, width: int) -> list[str]:
     return problems
 
 
+AUTOENCODERS = ("autoencoder-kl", "taef2")
+
+
+def _decoder_problems(decoder: dict, channels: int) -> list[str]:
+    """vae_decoder's statement of its output range and of the latents it takes (models/README.md)."""
+    where = f"{decoder['file']} (vae_decoder)"
+    problems = []
+    if decoder.get("autoencoder") not in AUTOENCODERS:
+        problems.append(
+            f"{where}: autoencoder {decoder.get('autoencoder')!r}, expected one of {AUTOENCODERS}"
+        )
+    low_high = decoder.get("output_range")
+    if not (
+        isinstance(low_high, list)
+        and len(low_high) == 2
+        and all(isinstance(v, int | float) for v in low_high)
+        and low_high[0] < low_high[1]
+    ):
+        problems.append(f"{where}: output_range must be [low, high] with low < high (got {low_high!r})")
+    if ("latent_mean" in decoder) != ("latent_std" in decoder):
+        problems.append(f"{where}: latent_mean and latent_std come together")
+    elif "latent_mean" in decoder:
+        mean, std = np.asarray(decoder["latent_mean"], float), np.asarray(decoder["latent_std"], float)
+        if mean.shape != (channels,) or std.shape != (channels,) or not (std > 0).all():
+            problems.append(f"{where}: latent_mean and latent_std must hold {channels} values, std > 0")
+    return problems
+
+
 def validate_bundle(bundle_dir: str | Path) -> list[str]:
     """Everything wrong with a bundle, one message per problem naming the file; empty if it is valid."""
     bundle_dir = Path(bundle_dir)
@@ -206,4 +234,5 @@ def validate_bundle(bundle_dir: str | Path) -> list[str]:
             problems += _graph_problems(graph, path, model, shapes[graph])
         problems += _external_data_problems(manifest[graph], files, model)
     problems += _prior_problems(manifest["face_prior"], manifest["face_embedder"]["embedding_width"])
+    problems += _decoder_problems(manifest["vae_decoder"], manifest["latent_channels"])
     return problems

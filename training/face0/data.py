@@ -24,6 +24,8 @@ from face0.extraction import ImageError, load_image
 
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp")
 EMBEDDING_EXTENSION = "emb.npy"
+# pack --autoencoder: (2, C, h, w) float16 raw latents of the training image and of its mirror image.
+LATENT_EXTENSION = "latent.npy"
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -107,6 +109,7 @@ class Sample:
     has_face: bool
     identity: int | None
     face_box: dict[str, float] | None = None  # the detector's box in `image` pixels (augment's face.box)
+    latents: np.ndarray | None = None  # (2, C, h, w) float32 raw latents of `image` and its mirror (pack)
 
 
 def centre_square(height: int, width: int) -> tuple[int, int, int]:
@@ -156,7 +159,17 @@ def decode_sample(key: str, files: dict[str, bytes], image_size: int, embedding_
     if embedding.shape != (embedding_width,):
         raise ValueError(f"{key}: face embedding of shape {embedding.shape}, expected ({embedding_width},)")
     identity = meta.get("celeba_identity")
-    return Sample(key, image, caption, meta.get("attributes"), embedding, has_face, identity, face_box)
+    latents = npy_array(files[LATENT_EXTENSION]).astype(np.float32) if LATENT_EXTENSION in files else None
+    return Sample(
+        key, image, caption, meta.get("attributes"), embedding, has_face, identity, face_box, latents
+    )
+
+
+def decode_or_none(key: str, files: dict[str, bytes], image_size: int, embedding_width: int) -> Sample | None:
+    try:
+        return decode_sample(key, files, image_size, embedding_width)
+    except ImageError:
+        return None
 
 
 def list_shards(sources: Sequence[str | Path]) -> list[Path]:
@@ -268,10 +281,7 @@ class SampleReader:
         self._raw = iter(stream)
 
     def _decode(self, key: str, files: dict[str, bytes]) -> Sample | None:
-        try:
-            return decode_sample(key, files, self.image_size, self.embedding_width)
-        except ImageError:
-            return None
+        return decode_or_none(key, files, self.image_size, self.embedding_width)
 
     def _cached_shard(self, shard: Path) -> list[tuple[str, Sample | None]]:
         if shard not in self._decoded:

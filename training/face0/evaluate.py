@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -21,16 +23,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from face0.attributes import AttributeClassifier
 from face0.captions import CELEBA_ATTRIBUTES
 from face0.embedding_ops import interpolate, sample_face_prior
-from face0.eval_faceres import cosine, faceres_crop, faceres_embed
+from face0.eval_faceres import FACERES_SIZE, cosine, faceres_crop, faceres_embed
 from face0.eval_prompts import Probe, probe_prompts, relation
 from face0.extraction import Detection, FaceExtractor, load_image
 from face0.face_crop import Box, crop_and_resize, largest_face
+from face0.progress import Progress
 from face0.rng import Rng
 from face0.sample import image_grid, load_bundle, sample_image, to_uint8
+from face0.taef2 import Taef2Autoencoder
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 # Where BlazeFace's box sits in a celeba128 crop (measured on 300 celeba128 images, aligned and in-the-wild
@@ -79,6 +84,14 @@ class Bundle:
     tokenizer: object
     manifest: dict
     extractor: FaceExtractor
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def repo_relative(path: Path) -> str:
+    """A path as the repository names it (`models/default`, `../shared/data/...`), wherever one runs."""
+    return os.path.relpath(Path(path).resolve(), REPO_ROOT)
 
 
 def framing_box(face: Box) -> Box:
@@ -143,14 +156,34 @@ def found_reference(scores: list[float], boxes: dict[int, Box | None]) -> dict:
 
 
 def floor_pairs(people: int, with_reference: Sequence[int]) -> list[tuple[int, int]]:
-    """(input i, reference k) pairs for the different-person floor: each input against the reference photo
-    of the next person who has one."""
-    pairs = []
-    for i in range(people):
-        others = [k for k in with_reference if k != i]
-        if others:
-            pairs.append((i, min(others, key=lambda k: (k - i) % people)))
-    return pairs
+    """(input i, reference k) pairs for the different-person floor: every input against the reference photo
+    of every other person (one "next person" pair each made the floor depend on who sat next to whom)."""
+    return [(i, k) for i in range(people) for k in with_reference if k != i]
+
+
+def rank1(similarity: np.ndarray, truth: Sequence[int]) -> float:
+    """Rank-1 identification: the fraction of rows whose highest similarity (over the N people's input
+    photos, the columns) is their own person's. Chance is 1/N."""
+    if len(truth) == 0:
+        return float("nan")
+    return float(np.mean(np.argmax(similarity, axis=1) == np.asarray(truth)))
+
+
+def gap_closed(score: float, floor: float, ceiling: float) -> float:
+    """Where a score sits between the different-person floor (0) and the same-person ceiling (1)."""
+    return (score - floor) / (ceiling - floor)
+
+
+def skin_luminance(image: np.ndarray, box: Box) -> float:
+    """Mean Rec. 601 luma (0..255) of the middle of a face box (the central half of its width and height:
+    cheeks, nose and forehead, little hair or background)."""
+    height, width = image.shape[:2]
+    x0, x1 = int(max(0, box.x + box.width / 4)), int(min(width, box.x + 3 * box.width / 4))
+    y0, y1 = int(max(0, box.y + box.height / 4)), int(min(height, box.y + 3 * box.height / 4))
+    region = image[y0:y1, x0:x1].astype(np.float64)
+    if region.size == 0:
+        return float("nan")
+    return float((region @ np.array([0.299, 0.587, 0.114])).mean())
 
 
 def mean_std(values: Sequence[float]) -> dict[str, float]:
@@ -193,6 +226,7 @@ def summarize(records: list[dict], seeds: int) -> dict:
             "images": len(rows),
             "text_align": mean_std([r["text_align"] for r in rows]),
             "face_align": mean_std([r["face_align"] for r in rows]),
+            "face_align_found_only": mean_std([r["face_align"] for r in rows if r["face_found"]]),
             "overall": mean_std([r["overall"] for r in rows]),
             "overall_best_of_seeds": mean_std(list(best.values())) if seeds > 1 else None,
             "face_found_rate": float(np.mean([r["face_found"] for r in rows])),
@@ -217,6 +251,59 @@ def summarize(records: list[dict], seeds: int) -> dict:
             },
         }
     return summary
+
+
+def cosine_matrix(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    a = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    b = columns / np.linalg.norm(columns, axis=1, keepdims=True)
+    return a.astype(np.float64) @ b.astype(np.float64).T
+
+
+def identification(generated: list[Generated], descriptors: dict, inputs: np.ndarray) -> dict[str, dict]:
+    """Per bundle/method: rank-1 identification of each generated face among all people's input photos
+    (`inputs`, one faceres descriptor per person); an image without a detected face counts as a miss in
+    `rank1` and is left out of `rank1_found_only`."""
+    groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for k, g in enumerate(generated):
+        groups[f"{g.bundle}/{g.method}"].append((k, g.person))
+    out = {}
+    for key, items in groups.items():
+        found = [(k, person) for k, person in items if ("generated", k) in descriptors]
+        hits = 0.0
+        if found:
+            similarity = cosine_matrix(np.stack([descriptors[("generated", k)] for k, _ in found]), inputs)
+            hits = rank1(similarity, [person for _, person in found])
+        out[key] = {
+            "images": len(items),
+            "found": len(found),
+            "rank1": hits * len(found) / len(items),
+            "rank1_found_only": hits if found else None,
+        }
+    return out
+
+
+def skin_tone(generated: list[Generated], people: list[Person], detect: Callable) -> dict[str, dict]:
+    """Per bundle: mean skin luma of the faces generated with the person's face against the same people's
+    input photos framed at the image size (skin_luminance; images without a detected face left out)."""
+    framed = {}
+    for i, p in enumerate(people):
+        image = np.clip(np.rint(p.framed), 0, 255).astype(np.uint8)
+        box = largest_box(detect(image))
+        if box is not None:
+            framed[i] = skin_luminance(image, box)
+    by_bundle: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for g in generated:
+        if g.method == "face" and g.box is not None and g.person in framed:
+            by_bundle[g.bundle].append((skin_luminance(g.image, g.box), framed[g.person]))
+    return {
+        bundle: {
+            "images": len(pairs),
+            "generated": float(np.mean([a for a, _ in pairs])),
+            "input": float(np.mean([b for _, b in pairs])),
+            "difference": mean_std([a - b for a, b in pairs]),
+        }
+        for bundle, pairs in by_bundle.items()
+    }
 
 
 class Sampler:
@@ -253,6 +340,8 @@ def prior_face(manifest: dict, seed: int) -> np.ndarray:
 def run_protocol(sampler: Sampler, people: list[Person], seeds: int, detect: Callable) -> list[Generated]:
     bundle = sampler.bundle
     out = []
+    total = sum(len(p.probes) for p in people) * seeds * len(METHODS)
+    progress = Progress(total, f"sample {bundle.label}", "images", every_s=30.0)
     for i, person in enumerate(people):
         for probe in person.probes:
             for seed in range(seeds):
@@ -267,7 +356,20 @@ def run_protocol(sampler: Sampler, people: list[Person], seeds: int, detect: Cal
                     out.append(
                         Generated(bundle.label, method, i, probe, seed, image, largest_box(detect(image)))
                     )
+                    progress.update(1)
     return out
+
+
+def check_judge() -> None:
+    """Runs the faceres judge once on a blank crop, so that a missing `npm install` (or Node) fails here and
+    not after the sampling."""
+    try:
+        faceres_embed(np.zeros((1, FACERES_SIZE, FACERES_SIZE, 3), np.float32), timeout_s=120)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as e:
+        raise SystemExit(
+            f"the faceres judge does not run ({e}); it needs Node and the npm packages: run `npm install` "
+            "in the repository first"
+        ) from e
 
 
 def blank(size: int) -> np.ndarray:
@@ -405,14 +507,47 @@ def write_markdown(report: dict, path: Path) -> None:
         "Face align.: faceres cosine with the input photo (0 when no face is found). Text align.: attribute "
         "classifier's probability of the stated attribute values. Overall = text + face.",
         "",
-        "| bundle / method | images | text align. | face align. | overall | best of seeds | face found |",
-        "|---|---|---|---|---|---|---|",
+        "| bundle / method | images | text align. | face align. | face align. (found only) | overall "
+        "| best of seeds | face found |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for key, s in report["methods"].items():
         lines.append(
             f"| {key} | {s['images']} | {fmt(s['text_align'])} | {fmt(s['face_align'])} | "
-            f"{fmt(s['overall'])} | {fmt(s['overall_best_of_seeds'])} | {pct(s['face_found_rate'])} |"
+            f"{fmt(s['face_align_found_only'])} | {fmt(s['overall'])} | {fmt(s['overall_best_of_seeds'])} | "
+            f"{pct(s['face_found_rate'])} |"
         )
+    lines += [
+        "",
+        "## Identity",
+        "",
+        "Gap closed: (face align. - floor) / (ceiling - floor), the floor being the mean over all "
+        "different-person pairs. Rank-1: the generated face's best match among all "
+        f"{report['settings']['people']} people's input photos is its own person (chance "
+        f"{pct(ref['identification_chance'])}; a real second photo of each person: "
+        f"{pct(ref['identification_ceiling']['rank1'])}); images without a detected face count as misses, "
+        "except in the found-only column.",
+        "",
+        "| bundle / method | gap closed | gap closed (found only) | rank-1 | rank-1 (found only) |",
+        "|---|---|---|---|---|",
+    ]
+    for key, s in report["methods"].items():
+        ident = s["identification"]
+        lines.append(
+            f"| {key} | {s['gap_closed']:.2f} | {s['gap_closed_found_only']:.2f} | {pct(ident['rank1'])} | "
+            f"{pct(ident['rank1_found_only'])} |"
+        )
+    lines += [
+        "",
+        "Skin tone: mean Rec. 601 luma (0-255) of the middle of the detected face box, generated with the "
+        "person's face vs the same people's input photos framed at the image size:",
+        "",
+        *(
+            f"- {bundle}: generated {v['generated']:.1f}, input {v['input']:.1f}, difference "
+            f"{fmt(v['difference'])} ({v['images']} images)"
+            for bundle, v in report["skin_luminance"].items()
+        ),
+    ]
     lines += [
         "",
         "References from the same network (real photos, same crops and resolution cap):",
@@ -477,14 +612,17 @@ def write_markdown(report: dict, path: Path) -> None:
     path.write_text("\n".join(lines))
 
 
+def images_to_unit(images: Sequence[np.ndarray]) -> torch.Tensor:
+    """(size, size, 3) 0..255 images -> (B, 3, size, size) float32 in [-1, 1]."""
+    return torch.from_numpy(np.stack(images).astype(np.float32)).permute(0, 3, 1, 2) / 127.5 - 1.0
+
+
 def vae_round_trip(
     images: Sequence[np.ndarray], vae_file: Path, bundle: Bundle | None = None
 ) -> list[np.ndarray]:
     """(size, size, 3) 0..255 images encoded by a train-vae file's encoder (posterior mean) and decoded by
     the bundle's own vae_decoder graph (the best any generation can look through that decoder), or without
     a bundle by the file's own decoder in PyTorch float32."""
-    import torch
-
     from face0.models import build_vae
     from face0.train import config_from_dict, read_vae_file
 
@@ -496,10 +634,28 @@ def vae_round_trip(
         )
     vae = build_vae(config_from_dict(state["model_config"]))
     vae.load_state_dict(state["vae"])
-    x = torch.from_numpy(np.stack(images).astype(np.float32)).permute(0, 3, 1, 2) / 127.5 - 1.0
     with torch.no_grad():
-        latents = vae.eval().encode(x).latent_dist.mean
+        latents = vae.eval().encode(images_to_unit(images)).latent_dist.mean
         decoded = bundle.graphs.vae_decoder(latents) if bundle else vae.decode(latents).sample.clamp(-1, 1)
+    return [to_uint8(im) for im in decoded.permute(0, 2, 3, 1).numpy()]
+
+
+def taef2_round_trip(images: Sequence[np.ndarray], bundle: Bundle | None = None) -> list[np.ndarray]:
+    """(size, size, 3) 0..255 images through TAEF2's encoder (PyTorch float32) and TAEF2's decoder, or a
+    TAEF2 bundle's vae_decoder graph given the latents standardised with the bundle's statistics (what the
+    U-Net produces)."""
+    autoencoder = Taef2Autoencoder()
+    with torch.no_grad():
+        raw = autoencoder.encode_raw(images_to_unit(images))
+        if bundle is None:
+            decoded = autoencoder.decoder(raw).clamp(0.0, 1.0) * 2.0 - 1.0
+        else:
+            spec = bundle.manifest["vae_decoder"]
+            if spec["autoencoder"] != "taef2":
+                raise ValueError(f"{bundle.path}: its decoder is {spec['autoencoder']}, not taef2")
+            mean = torch.tensor(spec["latent_mean"])[:, None, None]
+            std = torch.tensor(spec["latent_std"])[:, None, None]
+            decoded = bundle.graphs.vae_decoder(((raw - mean) / std).float())
     return [to_uint8(im) for im in decoded.permute(0, 2, 3, 1).numpy()]
 
 
@@ -520,9 +676,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compare-bundle", type=Path, help="a second bundle evaluated on the same protocol")
     parser.add_argument("--identities", type=Path, required=True, help="one sub-folder of photos per person")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument(
-        "--attributes-model", type=Path, default=Path(__file__).resolve().parents[2] / "models/eval"
-    )
+    parser.add_argument("--attributes-model", type=Path, default=REPO_ROOT / "models/eval")
     parser.add_argument("--people", type=int, help="first N people only (default: all)")
     parser.add_argument("--seeds", type=int, default=4, help="seeds 0..K-1 per prompt")
     parser.add_argument("--steps", type=int, help="DDIM steps (default: the bundle's)")
@@ -551,6 +705,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             other.label = f"{other.label} ({args.compare_bundle.name})"
         bundles.append(other)
     classifier = AttributeClassifier(args.attributes_model)
+    check_judge()
     defaults = main.manifest["defaults"]
     settings = {
         k: defaults[k] if getattr(args, k) is None else getattr(args, k) for k in ("steps", "w", "c", "a")
@@ -589,9 +744,11 @@ def evaluate(args: argparse.Namespace) -> dict:
     }
     small_boxes = {i: largest_box(detect(im)) for i, im in small_refs.items()}
     through_vae = {}
-    if args.vae and with_reference:
-        decoded = vae_round_trip([small_refs[i] for i in with_reference], args.vae, main)
-        through_vae = dict(zip(with_reference, decoded, strict=True))
+    references_small = [small_refs[i] for i in with_reference]
+    if main.manifest["vae_decoder"]["autoencoder"] == "taef2" and with_reference:
+        through_vae = dict(zip(with_reference, taef2_round_trip(references_small, main), strict=True))
+    elif args.vae and with_reference:
+        through_vae = dict(zip(with_reference, vae_round_trip(references_small, args.vae, main), strict=True))
     vae_boxes = {i: largest_box(detect(im)) for i, im in through_vae.items()}
     keyed = [(("input", i), faceres_crop(p.rgb, p.box, size)) for i, p in enumerate(people)]
     keyed += [
@@ -655,6 +812,18 @@ def evaluate(args: argparse.Namespace) -> dict:
     as_generated = [face_score(("small_reference", i), i) for i in with_reference]
     vae_scores = [face_score(("through_vae", i), i) for i in through_vae]
     floor = [face_score(("reference", k), i) for i, k in floor_pairs(len(people), with_reference)]
+    inputs = np.stack([descriptors[("input", i)] for i in range(len(people))])
+    identified = identification(generated, descriptors, inputs)
+    references = np.stack([descriptors[("reference", i)] for i in with_reference]) if with_reference else None
+    ceiling_rank1 = rank1(cosine_matrix(references, inputs), with_reference) if with_reference else None
+    methods = summarize(records, args.seeds)
+    floor_mean, ceiling_mean = mean_std(floor)["mean"], mean_std(ceiling)["mean"]
+    for key, summary in methods.items():
+        summary["identification"] = identified[key]
+        found_only = summary["face_align_found_only"]["mean"]
+        summary["gap_closed"] = gap_closed(summary["face_align"]["mean"], floor_mean, ceiling_mean)
+        summary["gap_closed_found_only"] = gap_closed(found_only, floor_mean, ceiling_mean)
+    skin = skin_tone(generated, people, detect)
     timings["metrics"] = time.monotonic() - t
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -668,7 +837,7 @@ def evaluate(args: argparse.Namespace) -> dict:
 
     report = {
         "bundles": [b.label for b in bundles],
-        "bundle_paths": [str(b.path) for b in bundles],
+        "bundle_paths": [repo_relative(b.path) for b in bundles],
         "settings": {**settings, "seeds": args.seeds, "people": len(people), "image_size": size},
         "face_metric": {
             "network": "@vladmandic/human 3.3.6 faceres (global_pooling/Mean, 1024-d)",
@@ -691,13 +860,16 @@ def evaluate(args: argparse.Namespace) -> dict:
                 else {}
             ),
             "floor": {"pairs": len(floor), "cosine": mean_std(floor)},
+            "identification_ceiling": {"photos": len(with_reference), "rank1": ceiling_rank1},
+            "identification_chance": 1 / len(people),
         },
-        "methods": summarize(records, args.seeds),
+        "skin_luminance": skin,
+        "methods": methods,
         "people": [
             {
                 "name": p.name,
-                "photo": str(p.photo),
-                "reference": None if p.reference is None else str(p.reference),
+                "photo": repo_relative(p.photo),
+                "reference": None if p.reference is None else repo_relative(p.reference),
                 "attributes": [k for k, v in p.attributes.items() if v],
                 "probes": [
                     {
@@ -736,11 +908,20 @@ def run(args: argparse.Namespace) -> None:
     report = evaluate(args)
     for key, s in report["methods"].items():
         print(
-            f"{key}: text {fmt(s['text_align'])}  face {fmt(s['face_align'])}  overall {fmt(s['overall'])}  "
-            f"face found {pct(s['face_found_rate'])}"
+            f"{key}: text {fmt(s['text_align'])} (accuracy {pct(s['text_accuracy'])}, contradicting "
+            f"{pct(s['attribute_accuracy_contradict'])})  face {fmt(s['face_align'])} (found only "
+            f"{fmt(s['face_align_found_only'])})  overall {fmt(s['overall'])}  face found "
+            f"{pct(s['face_found_rate'])}  gap closed {s['gap_closed_found_only']:.2f} (found only)  rank-1 "
+            f"{pct(s['identification']['rank1'])}"
         )
     ref = report["references"]
-    print(f"faceres ceiling {fmt(ref['ceiling']['cosine'])}, floor {fmt(ref['floor']['cosine'])}")
+    print(
+        f"faceres ceiling {fmt(ref['ceiling']['cosine'])}, floor {fmt(ref['floor']['cosine'])} (all "
+        f"{ref['floor']['pairs']} different-person pairs); rank-1 of a real second photo "
+        f"{pct(ref['identification_ceiling']['rank1'])}, chance {pct(ref['identification_chance'])}"
+    )
+    for bundle, v in report["skin_luminance"].items():
+        print(f"{bundle}: skin luma generated {v['generated']:.1f} vs input {v['input']:.1f}")
     if "ceiling_through_vae" in ref:
         vae_ref = ref["ceiling_through_vae"]
         print(

@@ -1,25 +1,30 @@
-"""Compares train-vae files by what a perfect latent would score through each, at each one's image size.
+"""Compares autoencoders by what a perfect latent would score through each, at each one's image size:
+train-vae files and the pretrained TAEF2 (../shared/pretrained/taef2) at any size.
 
 For every person of an identities folder (face0.evaluate's layout and people), the reference photo is framed
-like celeba128 at the VAE's image size, sent through the VAE (encoder posterior mean, decoder, PyTorch
-float32) and scored like a generated image: PSNR against the framed photo, face found, faceres cosine with
-the person's input photo (0 when no face is found). Beside it, the same photo framed at that size without
-the VAE, the full-resolution reference (ceiling) and a different person (floor), each with faceres crops
-capped at that size as in face0.evaluate. It measures VAEs of different resolutions on one protocol
-(MODEL_CARD.md, "Resolution").
+like celeba128 at the autoencoder's image size, sent through it (encoder, posterior mean for a VAE; decoder;
+PyTorch float32) and scored like a generated image: PSNR against the framed photo, face found, faceres cosine
+with the person's input photo (0 when no face is found). Beside it, the same photo framed at that size
+without the autoencoder, the full-resolution reference (ceiling) and different people (floor: all pairs),
+each with faceres crops capped at that size as in face0.evaluate. It measures autoencoders of different
+resolutions on one protocol (MODEL_CARD.md, "Autoencoder").
 
-`python -m face0.evaluate_vae --vae A.pt B.pt --identities /work/shared/data/celeba-identities --out F.json`
+`python -m face0.evaluate_vae --vae A.pt --taef2 64 128 --identities ../shared/data/celeba-identities \
+    --out F.json`
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from face0.configs import TAEF2_DOWNSCALE
 from face0.data import square_resize
 from face0.eval_faceres import cosine, faceres_crop, faceres_embed
 from face0.evaluate import (
@@ -30,12 +35,17 @@ from face0.evaluate import (
     largest_box,
     load_people,
     mean_std,
+    open_bundle,
     psnr_db,
+    repo_relative,
+    taef2_round_trip,
     vae_round_trip,
 )
 from face0.extraction import FaceExtractor
 from face0.face_crop import crop_and_resize
+from face0.models import parameter_count
 from face0.sample import image_grid
+from face0.taef2 import TAEF2_LATENT_CHANNELS, Taef2Autoencoder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,16 +74,30 @@ def vae_summary(vae_file: Path) -> dict:
     }
 
 
+def taef2_summary(size: int) -> dict:
+    encoder, decoder = Taef2Autoencoder().encoder, Taef2Autoencoder().decoder
+    return {
+        "file": "../shared/pretrained/taef2",
+        "config": "taef2",
+        "image_size": size,
+        "latent_shape": [TAEF2_LATENT_CHANNELS, size // TAEF2_DOWNSCALE, size // TAEF2_DOWNSCALE],
+        "parameters": {"encoder": parameter_count(encoder), "decoder": parameter_count(decoder)},
+        "steps": None,
+        "decoder_only": False,
+    }
+
+
 def score_vae(
-    vae_file: Path, people: list[Person], extractor: FaceExtractor, size: int
-) -> tuple[dict, list[np.ndarray], list[np.ndarray]]:
-    """(scores, framed reference photos, the same through the VAE)."""
+    summary: dict, round_trip: Callable[[list[np.ndarray]], list[np.ndarray]], people: list[Person],
+    extractor: FaceExtractor, size: int,
+) -> tuple[dict, list[np.ndarray], list[np.ndarray]]:  # fmt: skip
+    """(scores, framed reference photos, the same through the autoencoder's `round_trip`)."""
     with_reference = [i for i, p in enumerate(people) if p.reference is not None]
     framed = [
         crop_and_resize(people[i].reference_rgb, framing_box(people[i].reference_box), size)
         for i in with_reference
     ]
-    decoded = vae_round_trip(framed, vae_file)
+    decoded = round_trip(framed)
     framed_boxes = {
         i: largest_box(extractor.detect(im)) for i, im in zip(with_reference, framed, strict=True)
     }
@@ -98,7 +122,7 @@ def score_vae(
     ceiling = [score(("reference", i), i) for i in with_reference]
     floor = [score(("reference", k), i) for i, k in floor_pairs(len(people), with_reference)]
     scores = {
-        **vae_summary(vae_file),
+        **summary,
         "psnr_db": psnr_db(decoded, framed),
         "through_vae": found_reference([score(("through_vae", i), i) for i in with_reference], vae_boxes),
         "framed": found_reference([score(("framed", i), i) for i in with_reference], framed_boxes),
@@ -129,7 +153,8 @@ def markdown_table(rows: list[dict]) -> str:
         lines.append(
             f"| `{Path(r['file']).name}` | {r['config']} | {r['image_size']} px "
             f"| {'x'.join(map(str, r['latent_shape']))} "
-            f"| {r['parameters']['encoder']:,} / {r['parameters']['decoder']:,} | {r['steps']:,}"
+            f"| {r['parameters']['encoder']:,} / {r['parameters']['decoder']:,} "
+            f"| {'pretrained' if r['steps'] is None else format(r['steps'], ',')}"
             f"{' (decoder only)' if r['decoder_only'] else ''} | {r['psnr_db']:.2f} dB "
             f"| {tv['cosine']['mean']:.3f} ({found_only(tv)}; {tv['face_found_rate']:.0%}) "
             f"| {fr['cosine']['mean']:.3f} ({found_only(fr)}; {fr['face_found_rate']:.0%}) "
@@ -139,7 +164,21 @@ def markdown_table(rows: list[dict]) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--vae", type=Path, nargs="+", required=True, help="train-vae files")
+    parser.add_argument("--vae", type=Path, nargs="*", default=[], help="train-vae files")
+    parser.add_argument(
+        "--taef2",
+        type=int,
+        nargs="*",
+        default=[],
+        help="image sizes at which to measure the pretrained TAEF2",
+    )
+    parser.add_argument(
+        "--bundle",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="TAEF2 bundles: their vae_decoder graph, as shipped",
+    )
     parser.add_argument("--identities", type=Path, required=True, help="one sub-folder of photos per person")
     parser.add_argument(
         "--out", type=Path, required=True, help="report .json; a .md table is written beside it"
@@ -154,21 +193,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> list[dict]:
     from face0.train import config_from_dict, read_vae_file
 
+    if not (args.vae or args.taef2 or args.bundle):
+        raise SystemExit("nothing to measure: give --vae files, --taef2 sizes or --bundle folders")
+    candidates = [
+        (
+            config_from_dict(read_vae_file(f)["model_config"]).image_size,
+            vae_summary(f),
+            partial(vae_round_trip, vae_file=f),
+        )
+        for f in args.vae
+    ] + [(size, taef2_summary(size), taef2_round_trip) for size in args.taef2]
+    for path in args.bundle:
+        bundle = open_bundle(path, threads=1)
+        size = bundle.manifest["image_size"]
+        summary = taef2_summary(size) | {
+            "file": repo_relative(path),
+            "config": f"taef2, {bundle.label}'s graph",
+        }
+        candidates.append((size, summary, partial(taef2_round_trip, bundle=bundle)))
     rows, tiles = [], []
     people_at: dict[int, list[Person]] = {}
     with FaceExtractor(args.face_models) as extractor:
-        for vae_file in args.vae:
-            size = config_from_dict(read_vae_file(vae_file)["model_config"]).image_size
+        for size, summary, round_trip in candidates:
             if size not in people_at:
                 people_at[size] = load_people(args.identities, args.people, extractor, size)
-            scores, framed, decoded = score_vae(vae_file, people_at[size], extractor, size)
+            scores, framed, decoded = score_vae(summary, round_trip, people_at[size], extractor, size)
             rows.append(scores)
             tiles += [framed, decoded]
             print(markdown_table(rows[-1:]).splitlines()[-1], flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(rows, indent=1) + "\n")
     args.out.with_suffix(".md").write_text(markdown_table(rows))
-    # Rows: each file's framed photos, then the same through that file's VAE.
+    # Rows: each autoencoder's framed photos, then the same through it.
     comparison_grid(tiles, args.grid_people).save(args.out.with_suffix(".png"))
     print(f"wrote {args.out} and its .md and .png")
     return rows

@@ -54,6 +54,7 @@ from face0.models import (
     build_vocabulary,
 )
 from face0.sample import CLIP_VOCAB_FILE, clip_tokenizer
+from face0.taef2 import Taef2Autoencoder
 from face0.tokenize import Face0Tokenizer
 
 OPSET = 17
@@ -92,12 +93,30 @@ class UNetGraph(nn.Module):
 
 
 class VAEDecoderGraph(nn.Module):
+    """latents / vae_scaling_factor -> image in the autoencoder's own range (decoder_spec's output_range):
+    [-1, 1] for an AutoencoderKL, [0, 1] for TAEF2, whose per-channel standardisation is undone inside."""
+
     def __init__(self, vae: nn.Module):
         super().__init__()
         self.vae = vae
 
     def forward(self, latent_sample):
+        if isinstance(self.vae, Taef2Autoencoder):
+            return self.vae.decode_unit(latent_sample)
         return self.vae.decode(latent_sample, return_dict=False)[0].clamp(-1.0, 1.0)
+
+
+def decoder_spec(models: Face0Models) -> dict:
+    """The manifest's statement of what vae_decoder takes and gives (models/README.md)."""
+    vae = models.vae
+    if isinstance(vae, Taef2Autoencoder):
+        return {
+            "autoencoder": "taef2",
+            "output_range": [0.0, 1.0],
+            "latent_mean": vae.latent_mean.tolist(),
+            "latent_std": vae.latent_std.tolist(),
+        }
+    return {"autoencoder": "autoencoder-kl", "output_range": [-1.0, 1.0]}
 
 
 def graph_modules(models: Face0Models) -> dict[str, nn.Module]:
@@ -351,6 +370,7 @@ def graph_spec(graph: str, external_data: list[str]) -> dict:
 
 def bundle_manifest(
     config: ModelConfig,
+    decoder: dict,
     name: str,
     license: str,
     description: str,
@@ -400,7 +420,7 @@ def bundle_manifest(
         },
         "text_encoder": graph_spec("text_encoder", external_data["text_encoder"]),
         "unet": graph_spec("unet", external_data["unet"]),
-        "vae_decoder": graph_spec("vae_decoder", external_data["vae_decoder"]),
+        "vae_decoder": {**graph_spec("vae_decoder", external_data["vae_decoder"]), **decoder},
         "face_prior": face_prior,
         "scheduler": {"kind": "ddim", **asdict(config.scheduler)},
         "defaults": asdict(config.defaults),
@@ -434,7 +454,9 @@ def export_bundle(
     tokenizer = clip_tokenizer(models.config.face_token_positions, clip_dir / CLIP_VOCAB_FILE)
     words = vocabulary_words(models.vocabulary, tokenizer)
     external_data = {graph: entry["external_data"] for graph, entry in report.items()}
-    manifest = bundle_manifest(models.config, name, license, description, words, face_prior, external_data)
+    manifest = bundle_manifest(
+        models.config, decoder_spec(models), name, license, description, words, face_prior, external_data
+    )
     manifest = write_manifest(out, manifest)
     problems = validate_bundle(out)
     if problems:

@@ -9,6 +9,7 @@ from torch import nn
 from transformers import CLIPTextConfig, CLIPTextModel
 
 from face0.configs import CONTEXT_LENGTH, ModelConfig, ProjectorConfig, TextEncoderConfig
+from face0.taef2 import TAEF2_DIR, Taef2Autoencoder
 
 # OpenAI CLIP BPE tokenizer facts (bpe_simple_vocab_16e6); pad is the end-of-text id, as in SD 1.x.
 CLIP_VOCAB_SIZE = 49408
@@ -147,8 +148,12 @@ def build_unet(config: ModelConfig) -> UNet2DConditionModel:
     )
 
 
-def build_vae(config: ModelConfig) -> AutoencoderKL:
+def build_vae(config: ModelConfig, pretrained_weights: bool = True) -> AutoencoderKL | Taef2Autoencoder:
+    """The configuration's autoencoder: TAEF2 with its published weights (none when `pretrained_weights` is
+    False, for a state dict to fill), or a randomly initialised AutoencoderKL."""
     vae = config.vae
+    if vae.kind == "taef2":
+        return Taef2Autoencoder(TAEF2_DIR if pretrained_weights else None)
     blocks = len(vae.block_out_channels)
     return AutoencoderKL(
         in_channels=3,
@@ -163,17 +168,38 @@ def build_vae(config: ModelConfig) -> AutoencoderKL:
     )
 
 
+def encode_latents(
+    vae: nn.Module, images: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """[-1, 1] images -> the latents the U-Net denoises: TAEF2's standardised ones, or an AutoencoderKL
+    posterior sample (its mean without a generator) times the scaling factor."""
+    if isinstance(vae, Taef2Autoencoder):
+        return vae.encode(images)
+    posterior = vae.encode(images).latent_dist
+    if generator is None:
+        return posterior.mean * vae.config.scaling_factor
+    eps = torch.randn(posterior.mean.shape, generator=generator).to(images.device)
+    return (posterior.mean + posterior.std * eps) * vae.config.scaling_factor
+
+
+def decode_latents(vae: nn.Module, latents: torch.Tensor) -> torch.Tensor:
+    """What the bundle's decoder graph receives (U-Net latents / scaling factor) -> images in [-1, 1]."""
+    if isinstance(vae, Taef2Autoencoder):
+        return vae.decode(latents)
+    return vae.decode(latents).sample.clamp(-1.0, 1.0)
+
+
 class Face0Models(nn.Module):
     """All trainable parts of one configuration; its state_dict is a checkpoint's weights."""
 
-    def __init__(self, config: ModelConfig, vocabulary: CompactVocabulary):
+    def __init__(self, config: ModelConfig, vocabulary: CompactVocabulary, pretrained_vae: bool = True):
         super().__init__()
         self.config = config
         self.vocabulary = vocabulary
         self.text_encoder = TextEncoder(config.text_encoder, vocabulary)
         self.face_projector = FaceProjector(config.projector, config.context_width)
         self.unet = build_unet(config)
-        self.vae = build_vae(config)
+        self.vae = build_vae(config, pretrained_vae)
 
     def context(
         self, input_ids: torch.Tensor, face_embedding: torch.Tensor, has_face: torch.Tensor

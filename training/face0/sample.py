@@ -21,7 +21,7 @@ from PIL import Image
 from face0.configs import CONTEXT_LENGTH, DATA_DIR
 from face0.context import build_contexts
 from face0.guidance import combine_guidance, plan_guidance
-from face0.models import Face0Models
+from face0.models import Face0Models, decode_latents
 from face0.rng import Rng
 from face0.tokenize import Face0Tokenizer
 
@@ -53,7 +53,7 @@ class TorchGraphs:
         return self.models.unet(sample.to(d), timestep.to(d), context.to(d)).sample.float().cpu()
 
     def vae_decoder(self, latent_sample):
-        return self.models.vae.decode(latent_sample.to(self.device)).sample.clamp(-1.0, 1.0).float().cpu()
+        return decode_latents(self.models.vae, latent_sample.to(self.device)).float().cpu()
 
 
 class OrtGraphs:
@@ -68,6 +68,7 @@ class OrtGraphs:
             )
             for graph in ("text_encoder", "face_projector", "unet", "vae_decoder")
         }
+        self.output_range = manifest["vae_decoder"]["output_range"]
 
     def _run(self, graph: str, **inputs) -> torch.Tensor:
         feed = {name: value.numpy() for name, value in inputs.items()}
@@ -83,7 +84,11 @@ class OrtGraphs:
         return self._run("unet", sample=sample, timestep=timestep.float(), encoder_hidden_states=context)
 
     def vae_decoder(self, latent_sample):
-        return self._run("vae_decoder", latent_sample=latent_sample)
+        """The bundle's decoder, its output (in the manifest's output_range) mapped to [-1, 1]."""
+        decoded = self._run("vae_decoder", latent_sample=latent_sample)
+        low, high = self.output_range
+        # Exact for [-1, 1]: (x + 1) - 1 rounds small values in float32.
+        return decoded if (low, high) == (-1, 1) else (decoded - low) * (2.0 / (high - low)) - 1.0
 
 
 def scheduler_from_config(config: dict) -> DDIMScheduler:

@@ -10,6 +10,7 @@ reproduces the uninterrupted one exactly (on the same hardware, thread count and
 import argparse
 import copy
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -30,6 +31,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.flop_counter import FlopCounterMode
 
+from face0.bundle_weights import init_text_from_bundle
 from face0.captions import attribute_caption, caption_vocabulary_text
 from face0.configs import (
     CONFIGS,
@@ -48,17 +50,23 @@ from face0.data import (
     SampleReader,
     SampleStream,
     StreamPosition,
+    decode_or_none,
     list_shards,
     npy_array,
     read_samples,
 )
 from face0.distributed import DistInfo, barrier, gather_objects, init_distributed, mean_across_ranks, shutdown
+from face0.facemodels import DEFAULT_MODEL_DIR
+from face0.facemodels.torch_embedder import FaceEmbedderTorch
+from face0.identity_loss import IdentityLoss, crop_boxes
 from face0.models import (
     CompactVocabulary,
     Face0Models,
     build_models,
     build_vae,
     build_vocabulary,
+    decode_latents,
+    encode_latents,
     insert_face_tokens,
     parameter_count,
 )
@@ -66,6 +74,7 @@ from face0.prefetch import Prefetched
 from face0.pretrained import load_pretrained_models, pretrained_model_config
 from face0.progress import Progress, format_duration
 from face0.sample import TorchGraphs, bundle_fields, clip_tokenizer, image_grid, sample_image, to_uint8
+from face0.taef2 import Taef2Autoencoder
 
 CHECKPOINT_FORMAT = "face0-checkpoint"
 VAE_FORMAT = "face0-vae"
@@ -73,6 +82,8 @@ CHECKPOINT_DIR = "checkpoints"
 METRICS_FILE = "metrics.jsonl"
 # Face embeddings the FaceProjector's input standardisation is fitted on at a fresh start.
 PROJECTOR_STATISTICS_SAMPLES = 4096
+# Training images (image and mirror latents each) the TAEF2 latent standardisation is fitted on.
+LATENT_STATISTICS_SAMPLES = 2048
 
 
 # ---------------------------------------------------------------------------------------------- configs
@@ -136,6 +147,15 @@ class TrainOptions:
     )
     face_source: str = "same"  # "same" (paper) or "other": another photo of the same celeba_identity
     require_face: bool = False
+    # Identity loss (face0.identity_loss): weight (0: off), the timesteps below which it applies, and at most
+    # this many samples of a micro-batch (decoding and embedding cost ~7x a U-Net step per sample).
+    identity_weight: float = 0.0
+    identity_max_timestep: int = 400
+    identity_samples: int = 4
+    # The bundle whose face_embedder.onnx the identity loss runs (the one that made the training embeddings).
+    face_models: Path = DEFAULT_MODEL_DIR
+    # A bundle whose text encoder and projector weights start a fresh run (face0.bundle_weights).
+    init_text_from: Path | None = None
     train_text_encoder: bool | None = None  # None: trained from scratch, frozen when pretrained
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3
@@ -243,6 +263,10 @@ class Batch:
     face_embedding: torch.Tensor  # (B, E)
     has_face: torch.Tensor  # (B,) bool
     captions: list[str]
+    # (B, C, h, w) raw latents packed with the images (each the image's or, at random, its mirror's); None:
+    # the autoencoder encodes `images` at every step.
+    latents: torch.Tensor | None = None
+    crop_boxes: torch.Tensor | None = None  # (B, 4) face crop boxes in image pixels, NaN without a face
 
 
 def make_batch(
@@ -270,12 +294,20 @@ def make_batch(
         captions.append(caption)
         embeddings.append(embedding)
         has_face.append(face)
+    latents = None
+    if all(s.latents is not None for s in samples):
+        mirrored = rng.random(len(samples)) < 0.5
+        latents = torch.from_numpy(
+            np.stack([s.latents[int(m)] for s, m in zip(samples, mirrored, strict=True)])
+        )
     batch = Batch(
         images=images_to_tensor(samples),
         input_ids=torch.from_numpy(tokenizer(captions)),
         face_embedding=torch.from_numpy(np.stack(embeddings)),
         has_face=torch.tensor(has_face),
         captions=captions,
+        latents=latents,
+        crop_boxes=crop_boxes(samples),
     )
     return batch, missing_other
 
@@ -327,6 +359,14 @@ def allow_tf32(device: torch.device) -> None:
         torch.backends.cudnn.allow_tf32 = True
 
 
+@dataclass
+class Identity:
+    """The identity loss of a run and its weight."""
+
+    loss: IdentityLoss
+    weight: float
+
+
 def diffusion_loss(
     denoiser: nn.Module,
     vae: nn.Module,
@@ -335,25 +375,49 @@ def diffusion_loss(
     generator: torch.Generator,
     device: torch.device,
     bf16: bool,
-) -> torch.Tensor:
-    """Epsilon-prediction MSE at random timesteps (noise, timesteps and latents drawn from `generator`)."""
+    identity: Identity | None = None,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Epsilon-prediction MSE at random timesteps (noise, timesteps and latents drawn from `generator`), plus
+    the weighted identity loss on the decoded x0-predictions of low-noise samples; returns the total and
+    its terms for the log."""
     with torch.no_grad():
-        posterior = vae.encode(batch.images.to(device)).latent_dist
-        eps_latent = torch.randn(posterior.mean.shape, generator=generator).to(device)
-        latents = (posterior.mean + posterior.std * eps_latent) * vae.config.scaling_factor
+        if batch.latents is not None:
+            latents = vae.standardise(batch.latents.to(device))
+        else:
+            latents = encode_latents(vae, batch.images.to(device), generator)
     noise = torch.randn(latents.shape, generator=generator).to(device)
     steps = scheduler.config.num_train_timesteps
     timesteps = torch.randint(0, steps, (latents.shape[0],), generator=generator).to(device)
     noisy = scheduler.add_noise(latents, noise, timesteps)
+    face_embedding, has_face = batch.face_embedding.to(device), batch.has_face.to(device)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        pred = denoiser(
-            noisy,
-            timesteps,
-            batch.input_ids.to(device),
-            batch.face_embedding.to(device),
-            batch.has_face.to(device),
-        )
-    return F.mse_loss(pred.float(), noise)
+        pred = denoiser(noisy, timesteps, batch.input_ids.to(device), face_embedding, has_face)
+    mse = F.mse_loss(pred.float(), noise)
+    terms = {"mse": mse.item()}
+    if identity is None:
+        return mse, terms
+    boxes = batch.crop_boxes.to(device)
+    chosen = identity.loss.selected(timesteps, has_face, boxes)
+    terms["identity_samples"] = len(chosen)
+    if len(chosen) == 0:
+        return mse, terms
+    alpha = scheduler.alphas_cumprod.to(device)[timesteps[chosen]].float()[:, None, None, None]
+    x0 = (noisy[chosen] - (1 - alpha).sqrt() * pred[chosen].float()) / alpha.sqrt()
+    images = decode_latents(vae, x0 / vae_scaling_factor(vae))
+    projector = unwrapped(denoiser).models.face_projector
+    identity_term = identity.loss(
+        images, boxes[chosen], face_embedding[chosen], projector.embedding_mean, projector.embedding_std
+    )
+    terms["identity"] = identity_term.item()
+    return mse + identity.weight * identity_term, terms
+
+
+def vae_scaling_factor(vae: nn.Module) -> float:
+    return 1.0 if isinstance(vae, Taef2Autoencoder) else vae.config.scaling_factor
+
+
+def unwrapped(module: nn.Module) -> nn.Module:
+    return module.module if isinstance(module, DistributedDataParallel) else module
 
 
 def trainable_parameters(models: Face0Models, train_text_encoder: bool) -> dict[str, nn.Parameter]:
@@ -397,7 +461,9 @@ def load_checkpoint_models(path: Path, ema: bool = True) -> Face0Models:
     """Face0Models from a training checkpoint, with the EMA weights unless ema=False."""
     state = read_checkpoint(path)
     models = Face0Models(
-        config_from_dict(state["model_config"]), CompactVocabulary(tuple(state["vocabulary"]))
+        config_from_dict(state["model_config"]),
+        CompactVocabulary(tuple(state["vocabulary"])),
+        pretrained_vae=False,
     )
     models.load_state_dict(state["models"])
     if ema:
@@ -487,7 +553,36 @@ def fresh_models(options: TrainOptions, tokenizer) -> Face0Models:
     embeddings = training_embeddings(options.shards, PROJECTOR_STATISTICS_SAMPLES)
     if len(embeddings) >= 2:
         models.face_projector.set_embedding_statistics(torch.from_numpy(embeddings))
+    if isinstance(models.vae, Taef2Autoencoder):
+        models.vae.set_latent_statistics(training_latents(options.shards, models, LATENT_STATISTICS_SAMPLES))
+    if options.init_text_from:
+        # After the projector's statistics: its weights were trained with the bundle's.
+        missing = init_text_from_bundle(models, options.init_text_from)
+        print(f"train: text encoder and projector from {options.init_text_from}; {len(missing)} new tokens")
     return models
+
+
+def training_latents(shards: list[Path], models: Face0Models, limit: int) -> torch.Tensor:
+    """(N, C, h, w) raw latents: the packed ones (image and mirror) of the first samples of each shard, or
+    the autoencoder's encoding of their images where the shards hold none."""
+    per_shard = -(-limit // max(1, len(shards)))
+    size, width = models.config.image_size, models.config.projector.embedding_width
+    samples: list[Sample] = []
+    for shard in shards:
+        decoded = (decode_or_none(key, files, size, width) for key, files in read_samples(shard))
+        samples += list(itertools.islice((s for s in decoded if s is not None), per_shard))
+    if all(s.latents is not None for s in samples):
+        latents = torch.from_numpy(np.concatenate([s.latents for s in samples]))
+    else:
+        with torch.no_grad():
+            latents = models.vae.encode_raw(images_to_tensor(samples))
+    expected = (models.config.vae.latent_channels, models.config.latent_size, models.config.latent_size)
+    if tuple(latents.shape[1:]) != expected:
+        raise ValueError(
+            f"packed latents of shape {tuple(latents.shape[1:])}, but {models.config.name} needs {expected}: "
+            "pack the shards again with this configuration's --image-size"
+        )
+    return latents
 
 
 # ---------------------------------------------------------------------------------------------- training
@@ -596,7 +691,7 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
 
     if state is not None:
         vocabulary = CompactVocabulary(tuple(state["vocabulary"]))
-        models = Face0Models(config_from_dict(state["model_config"]), vocabulary)
+        models = Face0Models(config_from_dict(state["model_config"]), vocabulary, pretrained_vae=False)
         models.load_state_dict(state["models"])
     else:
         models = init_models(options) if options.init else fresh_models(options, tokenizer)
@@ -658,6 +753,12 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
     losses: dict[int, float] = {}
     progress = Progress(options.max_steps - step, "train", "steps", every_s=30.0)
     missing_other = 0
+    identity_terms: list[float] = []
+    identity = None
+    if options.identity_weight:
+        embedder = FaceEmbedderTorch.from_bundle(options.face_models).to(device)
+        loss_module = IdentityLoss(embedder, options.identity_max_timestep, options.identity_samples)
+        identity = Identity(loss_module, options.identity_weight)
     start = time.perf_counter()
     first_step = step
     make_batches = partial(built_batches, reader, options, tokenizer, index, info.rank, per_rank, step)
@@ -668,7 +769,7 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(step, options)
             optimizer.zero_grad(set_to_none=True)
-            step_loss = 0.0
+            step_loss, step_mse = 0.0, 0.0
             for micro in range(options.grad_accum):
                 built = next(batches)
                 batch = built.batch
@@ -682,11 +783,14 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
                     else nullcontext()
                 )
                 with sync:
-                    loss = diffusion_loss(
-                        denoiser, models.vae, scheduler, batch, generator, device, options.bf16
+                    loss, terms = diffusion_loss(
+                        denoiser, models.vae, scheduler, batch, generator, device, options.bf16, identity
                     )
                     (loss / options.grad_accum).backward()
                 step_loss += loss.item() / options.grad_accum
+                step_mse += terms["mse"] / options.grad_accum
+                if "identity" in terms:
+                    identity_terms.append(terms["identity"])
             grad_norm = torch.nn.utils.clip_grad_norm_(named.values(), options.max_grad_norm)
             # Gradients are all-reduced, so every rank sees the same norm and takes the same decision.
             if torch.isfinite(grad_norm):
@@ -703,6 +807,9 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
                 record = {
                     "step": step,
                     "loss": mean_loss,
+                    "mse": step_mse,
+                    # Mean over the micro-batches since the last record that had identity-loss samples.
+                    "identity": float(np.mean(identity_terms)) if identity_terms else None,
                     "grad_norm": float(grad_norm),
                     "lr": optimizer.param_groups[0]["lr"],
                     "nan_skipped": nan_skipped,
@@ -711,6 +818,7 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
                 }
                 with open(metrics, "a") as f:
                     f.write(json.dumps(record) + "\n")
+                identity_terms.clear()
             every = options.checkpoint_every
             if every and (step % every == 0 or step == options.max_steps):
                 positions = gather_objects(dataclasses.astuple(built.position), info)
@@ -875,11 +983,14 @@ def train_vae(
 
 
 def bench(
-    config: ModelConfig, batch: int, steps: int, warmup: int, bf16: bool, gradient_checkpointing: bool
-) -> tuple[float, float]:
+    config: ModelConfig, batch: int, steps: int, warmup: int, bf16: bool, gradient_checkpointing: bool,
+    identity_weight: float = 0.0,
+) -> tuple[float, float]:  # fmt: skip
     """(training samples/s, training FLOPs per sample) of one process on synthetic inputs (random images,
-    captions, embeddings). FLOPs are torch's count of one step's matmuls, convolutions and attention
-    (forward and backward, VAE encoder included): a figure that does not depend on the machine's load."""
+    captions, embeddings; for TAEF2 configurations cached latents, as `pack --autoencoder` gives). FLOPs are
+    torch's count of one step's matmuls, convolutions and attention (forward and backward, the autoencoder's
+    encoder or the identity loss's decoder and embedder included): a figure that does not depend on the
+    machine's load. With `identity_weight`, every sample is in the identity loss's timestep range."""
     info = init_distributed()
     tokenizer = clip_tokenizer(config.face_token_positions)
     vocabulary = build_vocabulary(caption_vocabulary_text(), tokenizer.encode)
@@ -897,10 +1008,23 @@ def bench(
         face_embedding=torch.randn(batch, config.projector.embedding_width, generator=g),
         has_face=torch.ones(batch, dtype=torch.bool),
         captions=[],
+        latents=(
+            torch.randn(
+                batch, config.vae.latent_channels, config.latent_size, config.latent_size, generator=g
+            )
+            if config.vae.kind == "taef2"
+            else None
+        ),
+        crop_boxes=torch.tensor([[0.1, 0.1, 0.8, 0.8]]).repeat(batch, 1) * config.image_size,
     )
+    identity = None
+    if identity_weight:
+        embedder = FaceEmbedderTorch.from_bundle(DEFAULT_MODEL_DIR).to(info.device)
+        steps_all = config.scheduler.num_train_timesteps
+        identity = Identity(IdentityLoss(embedder, steps_all, batch), identity_weight)
 
     def step() -> None:
-        loss = diffusion_loss(denoiser, models.vae, scheduler, batch_data, g, info.device, bf16)
+        loss, _ = diffusion_loss(denoiser, models.vae, scheduler, batch_data, g, info.device, bf16, identity)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -959,6 +1083,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--face-source", choices=["same", "other"], default=d.face_source)
     parser.add_argument("--require-face", action="store_true")
     parser.add_argument(
+        "--identity-weight", type=float, default=d.identity_weight, help="identity loss weight (0: off)"
+    )
+    parser.add_argument("--identity-max-timestep", type=int, default=d.identity_max_timestep)
+    parser.add_argument(
+        "--identity-samples", type=int, default=d.identity_samples, help="at most this many per micro-batch"
+    )
+    parser.add_argument(
+        "--face-models",
+        type=Path,
+        default=d.face_models,
+        help="bundle whose face_embedder.onnx the loss runs",
+    )
+    parser.add_argument(
+        "--init-text-from", type=Path, help="bundle whose text encoder and projector start a fresh run"
+    )
+    parser.add_argument(
         "--freeze-text-encoder", action="store_true", help="from-scratch configs (always with --pretrained)"
     )
     parser.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
@@ -994,6 +1134,8 @@ def run(args: argparse.Namespace) -> None:
                 "max_steps", "global_batch", "grad_accum", "lr", "lr_warmup", "lr_decay_from", "lr_final",
                 "weight_decay", "max_grad_norm",
                 "ema_decay", "face_drop_p", "caption_drop_p", "captions", "face_source", "require_face",
+                "identity_weight", "identity_max_timestep", "identity_samples", "face_models",
+                "init_text_from",
                 "checkpoint_every", "keep_checkpoints", "validate_every", "validation_images",
                 "validation_steps", "log_every", "seed", "bf16", "gradient_checkpointing", "shuffle_buffer",
                 "cache_decoded", "prefetch", "threads", "device",
@@ -1055,13 +1197,22 @@ def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bf16", action="store_true")
     parser.add_argument("--gradient-checkpointing", action="store_true")
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--identity-weight", type=float, default=0.0, help="identity loss on every sample")
 
 
 def _run_bench(args: argparse.Namespace) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     config = load_model_config(args.config)
-    rate, flops = bench(config, args.batch, args.steps, args.warmup, args.bf16, args.gradient_checkpointing)
+    rate, flops = bench(
+        config,
+        args.batch,
+        args.steps,
+        args.warmup,
+        args.bf16,
+        args.gradient_checkpointing,
+        args.identity_weight,
+    )
     device = "cuda" if torch.cuda.is_available() else f"cpu, {torch.get_num_threads()} threads"
     print(
         f"bench {config.name}: batch {args.batch}, {rate:.2f} training samples/s ({device}), "

@@ -1,7 +1,8 @@
 """The training pipeline end to end through its command line, for the browser test that closes the loop
-(tests/node/chain.test.ts): cut a few dozen celeba128 images into shards -> `augment` -> `train` the tiny
-config a few steps -> `export` a float32 bundle (U-Net weights as ONNX external data) -> `sample` one
-image from the checkpoint in PyTorch.
+(tests/node/chain.test.ts): cut a few dozen celeba128 images into shards -> `augment` -> `pack` them with
+their TAEF2 latents (as the default model is trained) -> `train` the tiny U-Net on those latents a few
+steps -> `export` a float32 bundle (U-Net weights as ONNX external data; TAEF2's decoder, [0, 1] out) ->
+`sample` one image from the checkpoint in PyTorch.
 
     python training/tests/chain.py --out test-output/chain
 
@@ -10,6 +11,7 @@ python.rgb (the PyTorch image, H x W x 3 bytes) for the app's engine to reproduc
 """
 
 import argparse
+import dataclasses
 import json
 import shutil
 import time
@@ -20,6 +22,7 @@ from PIL import Image
 from shards import write_raw_shards
 
 from face0.__main__ import main as face0
+from face0.configs import CELEBA128_TAEF2, TINY
 from face0.data import EMBEDDING_EXTENSION, npy_array, read_samples
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +30,10 @@ PROMPT = "a photo of a smiling woman with blond hair"
 # c and a strictly between 0 and 1, so all four guidance terms run in the one batched U-Net call.
 SETTINGS = {"seed": 7, "steps": 4, "w": 5.0, "c": 0.6, "a": 0.3}
 TRAIN_STEPS = 4
+# The tiny U-Net on the default model's latent space (TAEF2, 32 channels), at 64 px to stay fast.
+TINY_TAEF2 = dataclasses.replace(
+    TINY, name="tiny-taef2", vae=CELEBA128_TAEF2.vae, defaults=CELEBA128_TAEF2.defaults
+)
 
 
 def embeddings_of(shards: list[Path]) -> np.ndarray:
@@ -51,20 +58,32 @@ def chain(out: Path) -> dict:
     raw = write_raw_shards(out / "raw")
     stage("augment", *raw, "--out", out / "augmented")
     augmented = sorted((out / "augmented").glob("*.tar"))
+    config = out / "tiny-taef2.json"
+    config.write_text(json.dumps(dataclasses.asdict(TINY_TAEF2)))
     stage(
-        "train", *augmented, "--config", "tiny", "--out", out / "train", "--max-steps", TRAIN_STEPS,
+        "pack",
+        *augmented,
+        "--out",
+        out / "packed",
+        "--image-size",
+        TINY_TAEF2.image_size,
+        "--autoencoder",
+        "taef2",
+    )
+    stage(
+        "train", out / "packed", "--config", config, "--out", out / "train", "--max-steps", TRAIN_STEPS,
         "--global-batch", 4, "--checkpoint-every", TRAIN_STEPS, "--validate-every", 0, "--threads", 2,
     )  # fmt: skip
     checkpoint = max((out / "train" / "checkpoints").glob("step-*.pt"))
     embeddings = embeddings_of(augmented)
     np.save(out / "prior-embeddings.npy", embeddings)
     stage(
-        "export", "--checkpoint", checkpoint, "--out", out / "bundle", "--name", "chain-tiny",
-        "--description", "tiny config, a few training steps on two dozen celeba128 faces (test)",
+        "export", "--checkpoint", checkpoint, "--out", out / "bundle", "--name", "chain-tiny-taef2",
+        "--description", "tiny U-Net on TAEF2 latents, a few steps on two dozen celeba128 faces (test)",
         "--license", "CelebA non-commercial research", "--no-float16",
         "--face-models", REPO / "models" / "default",
         "--prior-embeddings", out / "prior-embeddings.npy", "--prior-components", 2,
-        # The U-Net (43 MB) goes to unet.onnx.data, as an SD-size one must: the app loads external data.
+        # The U-Net (~45 MB) goes to unet.onnx.data, as an SD-size one must: the app loads external data.
         "--external-data-threshold", 20_000_000,
     )  # fmt: skip
     face = embeddings[0].astype(np.float32)

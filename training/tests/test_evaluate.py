@@ -143,9 +143,21 @@ def test_evaluate_command_end_to_end(tmp_path):
         total = s["text_align"]["mean"] + s["face_align"]["mean"]
         assert s["overall"]["mean"] == pytest.approx(total, abs=1e-9)
         assert s["overall_best_of_seeds"] is None  # one seed
+        assert 0 <= s["identification"]["rank1"] <= 1 and s["identification"]["images"] == s["images"]
+    for key, s in methods.items():
+        found = [
+            r["face_align"]
+            for r in report["records"]
+            if f"{r['bundle']}/{r['method']}" == key and r["face_found"]
+        ]
+        if found:
+            assert s["face_align_found_only"]["mean"] == pytest.approx(np.mean(found))
     for r in report["records"]:
         assert (r["face_align"] == 0.0) or r["face_found"]
+    assert report["bundle_paths"] == ["models/default"]  # as the repository names it
+    assert report["people"][0]["photo"].startswith("../shared/data/celeba-identities/")
     ref = report["references"]
+    assert ref["identification_chance"] == 0.5 and ref["identification_ceiling"]["rank1"] is not None
     assert ref["ceiling"]["pairs"] == ref["ceiling_as_generated"]["pairs"] == ref["floor"]["pairs"] == 2
     for name in ("ceiling", "ceiling_as_generated", "floor"):
         assert 0 <= ref[name]["cosine"]["mean"] <= 1
@@ -220,6 +232,29 @@ def test_vae_round_trip_uses_the_files_encoder_and_the_bundles_decoder(augmented
     bundle.extractor.close()
 
 
+def test_floor_pairs_are_all_different_person_pairs():
+    from face0.evaluate import floor_pairs
+
+    assert floor_pairs(3, [0, 2]) == [(0, 2), (1, 0), (1, 2), (2, 0)]
+
+
+def test_rank1_identification_and_gap_closed():
+    from face0.evaluate import gap_closed, rank1
+
+    similarity = np.array([[0.9, 0.1, 0.2], [0.5, 0.4, 0.1], [0.0, 0.3, 0.8], [0.2, 0.7, 0.1]])
+    assert rank1(similarity, [0, 1, 2, 1]) == 0.75  # row 1's best match is person 0
+    assert gap_closed(0.55, floor=0.40, ceiling=0.65) == pytest.approx(0.6)
+
+
+def test_skin_luminance_reads_the_middle_of_the_face_box():
+    from face0.evaluate import skin_luminance
+    from face0.face_crop import Box
+
+    image = np.zeros((40, 40, 3), np.uint8)
+    image[15:25, 15:25] = (200, 100, 50)  # the middle half of a 20 px box at (10, 10)
+    assert skin_luminance(image, Box(10, 10, 20, 20)) == pytest.approx(0.299 * 200 + 0.587 * 100 + 0.114 * 50)
+
+
 def test_psnr_db():
     image = np.full((4, 4, 3), 100, np.uint8)
     assert psnr_db([image], [image]) == float("inf")
@@ -279,7 +314,8 @@ def test_evaluate_vae_scores_each_file_at_its_own_image_size(augmented_shards, t
     for r in rows:
         assert r["steps"] == 2 and not r["decoder_only"]
         assert r["parameters"]["encoder"] > 0 and r["parameters"]["decoder"] > 0
-        assert r["ceiling"]["pairs"] == r["floor"]["pairs"] == r["framed"]["pairs"] == 3
+        assert r["ceiling"]["pairs"] == r["framed"]["pairs"] == 3
+        assert r["floor"]["pairs"] == 3 * 2  # every input against every other person's reference
         assert r["ceiling"]["cosine"]["mean"] > r["floor"]["cosine"]["mean"]
         # An untrained VAE blurs the photo: less likeness and a low PSNR.
         assert r["through_vae"]["cosine"]["mean"] < r["framed"]["cosine"]["mean"]

@@ -1,0 +1,104 @@
+"""The pretrained TAEF2 autoencoder: its weights load into our modules, and a photo's round trip reproduces
+what ../shared/pretrained/taef2/README.md measured on the 30 held-out people, in PyTorch and through the
+decoder graph a bundle ships (float16 weights)."""
+
+import argparse
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from conftest import FACE_MODELS, MICRO
+
+from face0 import evaluate_vae
+from face0.bundle import validate_bundle
+from face0.configs import CONFIGS, DATA_DIR
+from face0.export import export_bundle
+from face0.face_prior import fit_face_prior
+from face0.models import CompactVocabulary, build_models, decode_latents, encode_latents
+from face0.taef2 import TAEF2_DIR, Taef2Autoencoder, load_taef2
+
+pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+
+# The README's table (PSNR dB, likeness through it) at 64 and 128 px.
+PUBLISHED = {64: (28.62, 0.591), 128: (31.99, 0.645)}
+
+
+def test_every_published_weight_loads_and_the_counts_match_the_readme():
+    encoder, decoder = load_taef2()
+    assert sum(p.numel() for p in encoder.parameters()) == 1_338_528
+    assert sum(p.numel() for p in decoder.parameters()) == 1_338_499
+    published = torch.load(TAEF2_DIR / "taef2_decoder.pth", weights_only=True)
+    assert set(published) == set(decoder.state_dict())  # strict: no weight left out or invented
+
+
+def test_standardised_latents_round_trip_through_the_autoencoder_interface():
+    autoencoder = Taef2Autoencoder()
+    raw = torch.randn(4, 32, 8, 8) * 1.3 + 0.2
+    autoencoder.set_latent_statistics(raw)
+    z = autoencoder.standardise(raw)
+    assert z.mean((0, 2, 3)).abs().max() < 1e-5 and (z.std((0, 2, 3)) - 1).abs().max() < 1e-5
+    images = torch.rand(2, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(
+            encode_latents(autoencoder, images),
+            autoencoder.standardise(autoencoder.encoder((images + 1) / 2)),
+        )
+        decoded = decode_latents(autoencoder, encode_latents(autoencoder, images))
+        expected = autoencoder.decoder(autoencoder.encoder((images + 1) / 2)).clamp(0, 1) * 2 - 1
+    torch.testing.assert_close(decoded, expected, atol=1e-4, rtol=0)  # standardise and back: float32 rounding
+
+
+# A micro U-Net with TAEF2's latents at 128 px: a bundle whose decoder graph is the one real bundles ship.
+MICRO_TAEF2 = dataclasses.replace(
+    MICRO, name="micro-taef2", image_size=128, vae=CONFIGS["celeba128-taef2"].vae
+)
+
+
+@pytest.fixture(scope="module")
+def taef2_bundle(tmp_path_factory):
+    out = tmp_path_factory.mktemp("taef2-bundle")
+    models = build_models(MICRO_TAEF2, CompactVocabulary(clip_ids=(320, 539)), seed=0)
+    # Statistics as training fits them (per channel, not 0 and 1): the graph must undo them.
+    models.vae.set_latent_statistics(
+        torch.randn(64, 32, 16, 16) * torch.linspace(0.7, 1.1, 32)[:, None, None] + 0.1
+    )
+    prior = fit_face_prior(np.random.default_rng(0).normal(size=(64, 256)), components=2)
+    manifest, _ = export_bundle(
+        models, out, "micro-taef2", "MIT", "test", prior, FACE_MODELS, FACE_MODELS, float16=True, seed=0
+    )
+    return out, manifest
+
+
+def test_a_taef2_bundle_states_its_decoder_and_is_valid(taef2_bundle):
+    out, manifest = taef2_bundle
+    decoder = manifest["vae_decoder"]
+    assert (decoder["autoencoder"], decoder["output_range"]) == ("taef2", [0.0, 1.0])
+    assert len(decoder["latent_mean"]) == len(decoder["latent_std"]) == manifest["latent_channels"] == 32
+    assert (manifest["image_size"], manifest["latent_size"], manifest["vae_scaling_factor"]) == (128, 16, 1.0)
+    assert validate_bundle(out) == []
+
+
+@pytest.fixture(scope="module")
+def round_trips(taef2_bundle, tmp_path_factory):
+    """evaluate_vae on the 30 people: TAEF2 at 64 and 128 px in PyTorch, and through the bundle's graph."""
+    out = tmp_path_factory.mktemp("taef2") / "report.json"
+    parser = argparse.ArgumentParser()
+    evaluate_vae.add_arguments(parser)
+    args = parser.parse_args(
+        ["--taef2", "64", "128", "--bundle", str(taef2_bundle[0]), "--identities",
+         str(DATA_DIR / "celeba-identities"), "--out", str(out)]
+    )  # fmt: skip
+    rows = evaluate_vae.run(args)
+    return {("graph" if "graph" in row["config"] else "torch", row["image_size"]): row for row in rows}
+
+
+@pytest.mark.parametrize("path, size", [("torch", 64), ("torch", 128), ("graph", 128)])
+def test_round_trip_reproduces_the_readme(round_trips, path, size):
+    """PSNR within 0.1 dB and likeness within 0.01 of the README, in PyTorch float32 and through the float16
+    decoder graph a bundle ships (standardised latents in, [0, 1] out)."""
+    psnr, likeness = PUBLISHED[size]
+    row = round_trips[(path, size)]
+    assert row["through_vae"]["pairs"] == 30
+    assert abs(row["psnr_db"] - psnr) < 0.1
+    assert abs(row["through_vae"]["cosine"]["mean"] - likeness) < 0.01
