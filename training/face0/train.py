@@ -82,6 +82,8 @@ CHECKPOINT_DIR = "checkpoints"
 METRICS_FILE = "metrics.jsonl"
 # Face embeddings the FaceProjector's input standardisation is fitted on at a fresh start.
 PROJECTOR_STATISTICS_SAMPLES = 4096
+# The keys of TAEF2's published (frozen) weights in a checkpoint.
+TAEF2_WEIGHTS = ("vae.encoder.", "vae.decoder.")
 # Training images (image and mirror latents each) the TAEF2 latent standardisation is fitted on.
 LATENT_STATISTICS_SAMPLES = 2048
 
@@ -460,12 +462,14 @@ def read_checkpoint(path: Path) -> dict:
 def load_checkpoint_models(path: Path, ema: bool = True) -> Face0Models:
     """Face0Models from a training checkpoint, with the EMA weights unless ema=False."""
     state = read_checkpoint(path)
-    models = Face0Models(
-        config_from_dict(state["model_config"]),
-        CompactVocabulary(tuple(state["vocabulary"])),
-        pretrained_vae=False,
-    )
-    models.load_state_dict(state["models"])
+    config = config_from_dict(state["model_config"])
+    # A slim checkpoint leaves out TAEF2's published weights (frozen): they come from ../shared again.
+    pretrained = config.vae.kind == "taef2" and not any(k.startswith(TAEF2_WEIGHTS) for k in state["models"])
+    models = Face0Models(config, CompactVocabulary(tuple(state["vocabulary"])), pretrained_vae=pretrained)
+    models.load_state_dict(state["models"], strict=not pretrained)
+    missing = set(models.state_dict()) - set(state["models"])
+    if any(not k.startswith(TAEF2_WEIGHTS) for k in missing):
+        raise ValueError(f"{path}: weights missing: {sorted(missing)[:5]}")
     if ema:
         with torch.no_grad():
             params = dict(models.named_parameters())
@@ -481,6 +485,9 @@ def slim_checkpoint(path: Path, out: Path, dtype: torch.dtype = torch.float32, e
     encoder against it exactly."""
     state = read_checkpoint(path)
     weights = {**state["models"], **state["ema"]} if ema else state["models"]
+    if state["model_config"]["vae"].get("kind") == "taef2":
+        # TAEF2's published weights are frozen and in ../shared/pretrained; its latent statistics stay.
+        weights = {k: v for k, v in weights.items() if not k.startswith(TAEF2_WEIGHTS)}
     cast = {k for k, v in weights.items() if v.is_floating_point() and not k.startswith("vae.")}
     state["models"] = {k: v.to(dtype) if k in cast else v for k, v in weights.items()}
     state["ema"] = {}

@@ -102,3 +102,35 @@ def test_round_trip_reproduces_the_readme(round_trips, path, size):
     assert row["through_vae"]["pairs"] == 30
     assert abs(row["psnr_db"] - psnr) < 0.1
     assert abs(row["through_vae"]["cosine"]["mean"] - likeness) < 0.01
+
+
+def test_a_taef2_run_trains_on_packed_latents_and_its_slim_checkpoint_leaves_the_published_weights_out(
+    augmented_shards, tmp_path
+):
+    """Two steps on packed latents; `slim` drops TAEF2's published weights (20 MB of float32 the shared
+    folder holds) but keeps the latent statistics, and loading it restores the same models."""
+    from face0.pack import pack
+    from face0.train import TAEF2_WEIGHTS, TrainOptions, load_checkpoint_models, slim_checkpoint, train
+
+    config = dataclasses.replace(MICRO_TAEF2, image_size=64)
+    packed = pack(augmented_shards, tmp_path / "packed", config.image_size, autoencoder="taef2")
+    options = TrainOptions(
+        shards=packed, out=tmp_path / "run", model=config, max_steps=2, global_batch=4, checkpoint_every=2,
+        threads=1, device="cpu", shuffle_buffer=8,
+    )  # fmt: skip
+    result = train(options)
+    statistics = result.models.vae.latent_std.clone()
+    assert not torch.allclose(statistics, torch.ones(32))  # fitted on the packed latents
+    full = tmp_path / "run" / "checkpoints" / "step-00000002.pt"
+    slim = tmp_path / "slim.pt"
+    slim_checkpoint(full, slim, torch.float16)
+    kept = torch.load(slim, weights_only=False)["models"]
+    assert not any(k.startswith(TAEF2_WEIGHTS) for k in kept) and "vae.latent_std" in kept
+    assert slim.stat().st_size < full.stat().st_size / 3
+    restored, original = load_checkpoint_models(slim), load_checkpoint_models(full)
+    torch.testing.assert_close(restored.vae.latent_std, statistics)
+    for name, tensor in original.state_dict().items():
+        tolerance = 0 if name.startswith("vae.") else 1e-3  # float16 storage of the trained weights
+        torch.testing.assert_close(
+            restored.state_dict()[name].float(), tensor.float(), atol=tolerance, rtol=1e-3
+        )
