@@ -33,9 +33,7 @@ LEVELS = {
 }
 
 
-def make_session(
-    path: str, threads: int, opt: str, profile: bool
-) -> ort.InferenceSession:
+def make_session(path: str, threads: int, opt: str, profile: bool) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.enable_profiling = profile
     options.intra_op_num_threads = threads
