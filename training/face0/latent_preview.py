@@ -3,8 +3,8 @@ denoising step for almost nothing (src/diffusion/latentPreview.ts, manifest fiel
 
 The map is fitted per bundle on the bundle's own graphs: images are sampled as the app samples them
 (prompts in the model's vocabulary, faces from its face prior, half without a face), each step's
-prediction of the clean latent is kept, decoded by the bundle's decoder, scaled to [0, 1] by the
-decoder's output range and averaged down to the latent's resolution; least squares then gives
+prediction of the clean latent is kept, decoded by the bundle's decoder, scaled to [0, 1] (from the
+decoder's output range) and averaged down to the latent's resolution; least squares then gives
 rgb = bias + weights @ latent per latent pixel. So it holds for any channel count and any autoencoder.
 
 `python -m face0 latent-preview models/NAME` adds it to an exported bundle; export writes it itself.
@@ -40,12 +40,6 @@ HELD_OUT = 0.25
 PREVIEW_IMAGES = 12
 
 
-def decoder_range(manifest: dict) -> tuple[float, float]:
-    """The decoder's output range (the contract's default, [-1, 1], when the manifest does not say)."""
-    low, high = manifest["vae_decoder"].get("output_range", [-1.0, 1.0])
-    return float(low), float(high)
-
-
 @torch.no_grad()
 def sample_latents(
     graphs: SamplerGraphs, tokenizer: Face0Tokenizer, manifest: dict, images: int, steps: int, seed: int
@@ -67,14 +61,14 @@ def sample_latents(
 
 @torch.no_grad()
 def pooled_rgb(graphs: SamplerGraphs, manifest: dict, latents: np.ndarray) -> np.ndarray:
-    """(N, 3, h, w) in [0, 1]: the decoder's images of (N, C, h, w) latents, averaged to latent size."""
-    low, high = decoder_range(manifest)
+    """(N, 3, h, w) in [0, 1]: the decoder's images of (N, C, h, w) latents, averaged to latent size
+    (`graphs.vae_decoder` gives [-1, 1] whatever the bundle's output_range)."""
     h = manifest["latent_size"]
     factor = manifest["image_size"] // h
     rows = []
     for latent in latents:
         image = graphs.vae_decoder(torch.from_numpy(latent[None] / manifest["vae_scaling_factor"]).float())
-        image = ((image[0].numpy() - low) / (high - low)).clip(0.0, 1.0)
+        image = ((image[0].numpy() + 1.0) / 2.0).clip(0.0, 1.0)
         rows.append(image.reshape(3, h, factor, h, factor).mean(axis=(2, 4)))
     return np.stack(rows)
 
