@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { EngineInfo, FaceAnalysis, GenerateResult, PromptInfo } from './engine/api';
+import type { EngineInfo, FaceAnalysis, GenerateResult, PreviewImage, PromptInfo, WarmupReport } from './engine/api';
 import type { Notice } from './ui/messages';
 
 export type SlotId = 'A' | 'B';
@@ -53,7 +53,23 @@ export interface GenerationState {
 export interface ShownResult extends GenerateResult {
   requestId: number;
   steps: number;
+  /** A fast image made while a control was dragged; the full one follows on release. */
+  draft: boolean;
+  /** paramsVersion of the controls it was made for. */
+  version: number;
 }
+
+/** The latest step preview of the request in flight (wasm; bundles with a latent_preview). */
+export interface StepPreview {
+  requestId: number;
+  version: number;
+  step: number;
+  steps: number;
+  image: PreviewImage;
+}
+
+/** The background warm-up of the graphs after load (engine/warmup.ts). */
+export type WarmupState = { state: 'off' } | { state: 'running' } | { state: 'done'; report: WarmupReport } | { state: 'failed'; message: string };
 
 export interface Params {
   prompt: string;
@@ -73,6 +89,12 @@ export interface AppState extends Params {
   promptInfo: PromptInfo | null;
   generation: GenerationState;
   result: ShownResult | null;
+  preview: StepPreview | null;
+  /** A slider is being dragged: images are drafts until it is released. */
+  dragging: boolean;
+  /** Counts changes of the controls that change the image. */
+  paramsVersion: number;
+  warmup: WarmupState;
   alerts: Alert[];
 
   setInfo(info: EngineInfo, stepsOverride: number | null): void;
@@ -83,6 +105,10 @@ export interface AppState extends Params {
   clearFace(slot: SlotId): void;
   setGeneration(patch: Partial<GenerationState>): void;
   setResult(result: ShownResult): void;
+  setPreview(preview: StepPreview | null): void;
+  setDragging(dragging: boolean): void;
+  bumpParamsVersion(): void;
+  setWarmup(warmup: WarmupState): void;
   raise(source: string, notice: Notice): void;
   resolve(source: string): void;
   dismiss(id: number): void;
@@ -113,6 +139,10 @@ export const useStore = create<AppState>()((set) => ({
   promptInfo: null,
   generation: { requestId: 0, pending: false, running: false, step: 0, steps: 0, decoding: false },
   result: null,
+  preview: null,
+  dragging: false,
+  paramsVersion: 0,
+  warmup: { state: 'off' },
   alerts: [],
 
   setInfo: (info, stepsOverride) =>
@@ -130,6 +160,10 @@ export const useStore = create<AppState>()((set) => ({
   clearFace: (slot) => set((s) => ({ faces: { ...s.faces, [slot]: EMPTY_SLOT } })),
   setGeneration: (patch) => set((s) => ({ generation: { ...s.generation, ...patch } })),
   setResult: (result) => set({ result }),
+  setPreview: (preview) => set({ preview }),
+  setDragging: (dragging) => set({ dragging }),
+  bumpParamsVersion: () => set((s) => ({ paramsVersion: s.paramsVersion + 1 })),
+  setWarmup: (warmup) => set({ warmup }),
   raise: (source, notice) =>
     set((s) => ({ alerts: [...s.alerts.filter((a) => a.source !== source), { ...notice, source, id: nextAlertId++ }] })),
   resolve: (source) =>
