@@ -1,6 +1,6 @@
 // Shared by the e2e runner and the benchmark: build + serve the app, launch Chromium, a tiny test runner.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +52,40 @@ export async function serveApp({ skipBuild = false } = {}) {
   const server = await vite.preview({ root: ROOT, logLevel: 'warn', preview: { host: '127.0.0.1', port, strictPort: true, open: false } });
   const base = `http://127.0.0.1:${port}`;
   return { base, close: () => new Promise((resolve) => server.httpServer.close(() => resolve())) };
+}
+
+/**
+ * `dir` served by Python's http.server, a plain static server that sends no COOP, COEP or CSP
+ * header, as GitHub Pages-like hosts do, under the sub-folder `folder` (as a project site is).
+ */
+export async function serveStatic(dir, folder) {
+  const top = mkdtempSync(join(tmpdir(), 'face0-static-'));
+  symlinkSync(dir, join(top, folder));
+  const port = await freePort();
+  const server = spawn('python3', ['-m', 'http.server', '--bind', '127.0.0.1', String(port), '--directory', top], { stdio: 'ignore' });
+  const base = `http://127.0.0.1:${port}/${folder}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (server.exitCode !== null) throw new Error(`python3 -m http.server exited (${server.exitCode})`);
+    try {
+      if ((await fetch(`${base}/`)).ok) break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`python3 -m http.server did not answer at ${base}/`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return {
+    base,
+    /** Stops the server (the host goes away: nothing answers any more); safe to call twice. */
+    async close() {
+      if (server.exitCode === null && server.signalCode === null) {
+        const exited = new Promise((resolve) => server.once('exit', resolve));
+        server.kill();
+        await exited;
+      }
+      rmSync(top, { recursive: true, force: true });
+    },
+  };
 }
 
 function browserOptions(backend) {

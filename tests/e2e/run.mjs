@@ -1,9 +1,11 @@
 // npm run test:e2e [-- --backend=wasm|webgpu] [--only=flow,flow] [--skip-build] [--wasm-steps=N] [--webgpu-steps=N]
-// Builds the app, serves it with vite preview on 127.0.0.1, runs every flow on both backends in headless
-// Chromium, screenshots each into test-output/e2e/, and ends with "N passed, N failed".
+// Builds the app, serves it with vite preview on 127.0.0.1 (the static-host flow: with Python's
+// http.server), runs every flow on both backends in headless Chromium, screenshots each into
+// test-output/e2e/, and ends with "N passed, N failed".
 import { launchBrowser, outputDir, parseArgs, Runner, serveApp } from './harness.mjs';
 import { openApp, recordRequests } from './app.mjs';
 import { FLOWS, startupMessages } from './flows.mjs';
+import { staticHost } from './staticHost.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const backends = args.backend ? [args.backend] : ['wasm', 'webgpu'];
@@ -56,6 +58,10 @@ try {
       for (const flow of FLOWS) {
         if ((only && !only.includes(flow.name)) || (flow.backends && !flow.backends.includes(backend))) continue;
         await runner.run(`${backend}: ${flow.name}`, () => runFlow(browser, server.base, backend, flow));
+      }
+      // The build on a plain static host (not vite preview); wasm only: it is about headers, caching and storage.
+      if (backend === 'wasm' && (!only || only.includes('static-host'))) {
+        await runner.run(`${backend}: static-host`, () => staticHost({ browser, steps: STEPS[backend] }));
       }
     } finally {
       await browser.close();
