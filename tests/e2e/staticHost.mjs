@@ -39,6 +39,8 @@ async function checkHeaders(page, label) {
   assert(/connect-src 'self'(;|$)/.test(s.pageCsp ?? ''), `${label}: page served without connect-src 'self': ${s.pageCsp}`);
   const workers = [...new Set(page.workers().map((w) => w.url()))];
   assert(workers.some((u) => /\/assets\/worker-[^/]*\.js$/.test(u)), `${label}: no engine worker among ${workers.join(', ')}`);
+  // onnxruntime-web's wasm threads are workers of its own script: with one thread there are none.
+  assert(workers.some((u) => /\/ort\/ort-wasm-simd-threaded\.jsep\.mjs$/.test(u)), `${label}: no onnxruntime-web thread worker among ${workers.join(', ')}`);
   for (const url of workers) {
     const csp = await page.evaluate(async (u) => (await fetch(u)).headers.get('content-security-policy'), url);
     assert(/connect-src 'self'(;|$)/.test(csp ?? ''), `${label}: worker ${url} served without connect-src 'self': ${csp}`);
