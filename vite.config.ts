@@ -4,42 +4,12 @@ import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
+import { securityHeaders } from './src/security/headers.ts';
+import { mediapipeTelemetryOff, telemetryCheck } from './vite-plugins/mediapipeTelemetryOff.ts';
+import { serviceWorker } from './vite-plugins/serviceWorker.ts';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const modelsDir = resolve(root, 'models');
-
-/**
- * connect-src 'self' is what keeps the app private: every photo stays on the device, and
- * @mediapipe/tasks-vision's logger (it POSTs to a Google host, with no option to turn it off)
- * is refused by the browser. The header (not a meta tag) matters: a worker gets its policy
- * from its own script's response, and the face detector runs in the worker.
- */
-function contentSecurityPolicy(dev: boolean): string {
-  return [
-    "default-src 'self'",
-    // Dev only: plugin-react's refresh preamble is an inline script.
-    `script-src 'self' 'wasm-unsafe-eval'${dev ? " 'unsafe-inline'" : ''}`,
-    "worker-src 'self' blob:",
-    // Dev only: HMR websocket.
-    `connect-src 'self'${dev ? ' ws:' : ''}`,
-    "img-src 'self' blob: data:",
-    // Dev only: Vite injects CSS as <style> elements.
-    `style-src 'self'${dev ? " 'unsafe-inline'" : ''}`,
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
-
-function securityHeaders(dev: boolean): Record<string, string> {
-  return {
-    // Cross-origin isolation gives SharedArrayBuffer, hence multi-threaded wasm.
-    'Cross-Origin-Opener-Policy': 'same-origin',
-    'Cross-Origin-Embedder-Policy': 'require-corp',
-    'Content-Security-Policy': contentSecurityPolicy(dev),
-  };
-}
 
 const MODEL_TYPES: Record<string, string> = {
   '.json': 'application/json',
@@ -111,7 +81,12 @@ function modelsFolder(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [react(), modelsFolder()],
+  // Relative URLs in the build: it works from any folder of any static host (e.g. a GitHub Pages
+  // project site); src/appRoot.ts finds that folder at run time.
+  base: './',
+  plugins: [react(), modelsFolder(), mediapipeTelemetryOff(), telemetryCheck(), serviceWorker()],
+  // Not pre-bundled in dev, so that the telemetry patch (a transform) applies there too.
+  optimizeDeps: { exclude: ['@mediapipe/tasks-vision'] },
   resolve: {
     // onnxruntime-web's entry without the 28 MB wasm inlined as an asset: src/engine/ort.ts points
     // it at /ort/, where scripts/copy-assets.mjs puts the same files.
@@ -119,6 +94,6 @@ export default defineConfig({
   },
   server: { headers: securityHeaders(true) },
   preview: { headers: securityHeaders(false) },
-  worker: { format: 'es' },
+  worker: { format: 'es', plugins: () => [mediapipeTelemetryOff()] },
   build: { target: 'es2022', chunkSizeWarningLimit: 2048 },
 });

@@ -1,4 +1,7 @@
+import type { ForgetReport } from './offline/deviceData';
+import type { OfflineStatus } from './offline/serviceWorkerClient';
 import { Alerts } from './ui/Alerts';
+import { DevicePanel } from './ui/DevicePanel';
 import { FacePanel } from './ui/FacePanel';
 import { Header } from './ui/Header';
 import { LoadProgress } from './ui/LoadProgress';
@@ -9,7 +12,13 @@ import { ResultView } from './ui/ResultView';
 import { Sliders } from './ui/Sliders';
 import { useLiveGeneration, usePromptInfo } from './ui/useLiveGeneration';
 
-export function App({ bundleName }: { bundleName: string }) {
+interface AppProps {
+  bundleName: string;
+  offline: OfflineStatus;
+  onForgotten: (report: ForgetReport) => void;
+}
+
+export function App({ bundleName, offline, onForgotten }: AppProps) {
   useLiveGeneration();
   usePromptInfo();
   return (
@@ -27,6 +36,7 @@ export function App({ bundleName }: { bundleName: string }) {
           <PromptBox />
           <Sliders />
           <ModelInfo />
+          <DevicePanel offline={offline} onForgotten={onForgotten} />
         </div>
         <div className="column">
           <ResultView />

@@ -1,22 +1,47 @@
-import { StrictMode } from 'react';
+import { StrictMode, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
+import { appRoot } from './appRoot';
 import { createEngineClient } from './engine/client';
+import type { ForgetReport } from './offline/deviceData';
+import { offlineNotice, startServiceWorker, type OfflineStatus } from './offline/serviceWorkerClient';
+import { useStore } from './store';
 import { EngineContext } from './ui/engineContext';
+import { clearFace } from './ui/faceActions';
+import { Forgotten } from './ui/Forgotten';
 import { startEngine } from './ui/startEngine';
 import { installTestHook } from './ui/testHook';
 import { parseUrlOptions } from './ui/urlOptions';
 import './ui/app.css';
 
-const options = parseUrlOptions(window.location.search, `${import.meta.env.BASE_URL}models/`);
+// First the service worker: on a first visit it reloads the page, and nothing else should start before.
+const offline = await startServiceWorker();
+const notice = offlineNotice(offline, globalThis.crossOriginIsolated === true);
+if (notice) useStore.getState().raise('offline', { level: 'warning', title: 'No offline use', detail: notice });
+
+const options = parseUrlOptions(window.location.search, new URL('models/', appRoot()).href);
 const client = createEngineClient();
 if (options.test) installTestHook(client, options);
 void startEngine(client, options);
 
+function Root({ offline }: { offline: OfflineStatus }) {
+  const [forgotten, setForgotten] = useState<ForgetReport | null>(null);
+  if (forgotten) return <Forgotten report={forgotten} />;
+  const onForgotten = (report: ForgetReport) => {
+    client.terminate();
+    clearFace('A');
+    clearFace('B');
+    setForgotten(report);
+  };
+  return (
+    <EngineContext.Provider value={client}>
+      <App bundleName={options.bundleName} offline={offline} onForgotten={onForgotten} />
+    </EngineContext.Provider>
+  );
+}
+
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <EngineContext.Provider value={client}>
-      <App bundleName={options.bundleName} />
-    </EngineContext.Provider>
+    <Root offline={offline} />
   </StrictMode>,
 );

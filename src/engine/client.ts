@@ -1,7 +1,8 @@
 /**
  * The UI's handle on the engine worker: the EngineApi with errors decoded to EngineErrors (with
  * `code`) and superseding generate() (see supersede.ts): a newer request stops the one in flight,
- * except that a draft lets the draft in flight finish.
+ * except that a draft lets the draft in flight finish; and terminate(), which ends the worker and
+ * everything it holds (models, photos' embeddings).
  */
 import * as Comlink from 'comlink';
 import type { EngineApi, GenerateRequest, GenerateResult, Progress } from './api';
@@ -16,7 +17,7 @@ async function decoded<T>(call: Promise<T>): Promise<T> {
   }
 }
 
-export function createEngineClient(): EngineApi {
+export function createEngineClient(): EngineApi & { terminate(): void } {
   const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'face0-engine' });
   const remote = Comlink.wrap<EngineApi>(worker);
   const generation = new Superseding<GenerateRequest, GenerateResult, Progress>(
@@ -33,5 +34,9 @@ export function createEngineClient(): EngineApi {
     warmUp: () => decoded(remote.warmUp()),
     generate: (req, onProgress) => generation.submit(req, onProgress),
     cancel: () => generation.cancel(),
+    terminate: () => {
+      remote[Comlink.releaseProxy]();
+      worker.terminate();
+    },
   };
 }

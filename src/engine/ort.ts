@@ -5,6 +5,7 @@
  */
 /// <reference types="@webgpu/types" />
 import * as ort from 'onnxruntime-web';
+import { appRoot } from '../appRoot';
 import type { Backend } from './api';
 import { GpuTensor, type GpuLedger } from './gpuTensor';
 import type { Feeds, Outputs, TensorData } from './tensors';
@@ -12,10 +13,10 @@ import type { ExternalDataFile } from '../bundle/externalData';
 import type { GraphValueInfo } from '../bundle/validate';
 
 /**
- * Absolute on purpose: Vite's dev server appends "?import" to root-relative dynamic imports, which
- * breaks ORT's import of its loader from public/; a URL with an origin is left alone.
+ * A URL with an origin on purpose: Vite's dev server appends "?import" to root-relative dynamic
+ * imports, which breaks ORT's import of its loader from public/; a URL with an origin is left alone.
  */
-const ortBase = () => new URL('/ort/', globalThis.location.href).href;
+const ortBase = () => new URL('ort/', appRoot()).href;
 
 let configuredThreads: number | null = null;
 

@@ -1,12 +1,14 @@
 /** MediaPipe BlazeFace (tasks-vision FaceDetector) in the worker, on the CPU, image mode. */
 import { FaceDetector, FilesetResolver } from '@mediapipe/tasks-vision';
+import { appRoot } from '../appRoot';
 import type { DetectedFace } from '../engine/api';
 
 /**
- * Served from node_modules/@mediapipe/tasks-vision/wasm by the app's build (same origin). Absolute on
- * purpose: Vite's dev server appends "?import" to root-relative dynamic imports of public/ files.
+ * Served from node_modules/@mediapipe/tasks-vision/wasm by the app's build (same origin). A URL with
+ * an origin on purpose: Vite's dev server appends "?import" to root-relative dynamic imports of
+ * public/ files.
  */
-const wasmBase = () => new URL('/mediapipe-wasm', globalThis.location.href).href;
+const wasmBase = () => new URL('mediapipe-wasm', appRoot()).href;
 
 /** True when `err` is about loading MediaPipe's runtime files rather than the model. */
 export function isRuntimeLoadFailure(err: unknown): boolean {

@@ -2,7 +2,7 @@ import type { BackendPreference } from '../engine/api';
 
 export interface UrlOptions {
   bundleName: string;
-  /** Absolute path of the bundle folder, ending in '/'. */
+  /** The bundle folder (a URL or an absolute path), ending in '/'. */
   bundleUrl: string;
   backend: BackendPreference;
   /** ?test=1 exposes window.__face0 for the e2e tests and the benchmark. */

@@ -375,6 +375,9 @@ async function goldenExtraction({ page, manifest }) {
 const FALLBACK_TIMEOUT_MS = 120_000;
 // The same request through the same wasm kernels; only thread-dependent summation order may differ.
 const FALLBACK_MAX_LEVEL_DIFF = 1;
+// The interrupted image is made with enough steps (at most the Steps slider's 50) to take this long.
+const MIN_RUN_MS = 4_000;
+const MAX_STEPS = 50;
 
 /** The request the page's current controls describe, with no face (requestFromState in src/ui/generation.ts). */
 async function currentRequest(page) {
@@ -390,8 +393,16 @@ async function currentRequest(page) {
  * with no test hook in the app). The interrupted image is then made on wasm and equals a wasm
  * reference run of the same request; the badge and a lasting warning say why; nothing hangs.
  */
-async function webgpuDeviceLoss({ page, context, base }) {
-  await waitForImage(page, 0);
+async function webgpuDeviceLoss({ page, context, base, bundle }) {
+  const first = await waitForImage(page, 0);
+  // The crash must come while the GPU works: a small bundle runs more steps, until an image takes a
+  // few seconds (timed again after each change: the first run includes compiling the shaders).
+  for (;;) {
+    const { steps, ms } = await page.evaluate(() => window.__face0.state().result);
+    const more = Math.min(MAX_STEPS, Math.ceil((MIN_RUN_MS * steps) / ms));
+    if (ms >= MIN_RUN_MS || more <= steps) break;
+    await change(page, `steps=${more}`, () => setSlider(page, 'Steps', more));
+  }
   const before = await resultId(page);
   const lastRequest = await page.evaluate(() => window.__face0.state().generation.requestId);
   await page.getByRole('textbox', { name: 'Prompt' }).fill('a photo of a smiling person');
@@ -440,7 +451,7 @@ async function webgpuDeviceLoss({ page, context, base }) {
   // Reference: the same request in a fresh page on wasm.
   const refContext = await context.browser().newContext();
   try {
-    const ref = await openApp(refContext, base, { backend: 'wasm', steps: req.steps });
+    const ref = await openApp(refContext, base, { backend: 'wasm', steps: req.steps, bundle });
     // The page's own first image goes first, or it would supersede (cancel) the reference request.
     await waitForImage(ref, 0);
     const refB64 = await ref.evaluate(async (r) => {
@@ -454,7 +465,7 @@ async function webgpuDeviceLoss({ page, context, base }) {
     let worst = 0;
     for (let i = 0; i < refPixels.length; i++) if (i % 4 !== 3) worst = Math.max(worst, Math.abs(refPixels[i] - img.pixels[i]));
     assert(worst <= FALLBACK_MAX_LEVEL_DIFF, `image after the fallback differs from the wasm reference by ${worst} levels (max ${FALLBACK_MAX_LEVEL_DIFF})`);
-    return `crash mid-run; wasm image ${fallbackMs} ms later, max diff vs wasm reference ${worst} levels; warning "${warning.replace(/\s*×$/, '').replace(/\s+/g, ' ')}"`;
+    return `crash mid-run (${req.steps} steps, ${first.width}x${first.height}); wasm image ${fallbackMs} ms later, max diff vs wasm reference ${worst} levels; warning "${warning.replace(/\s*×$/, '').replace(/\s+/g, ' ')}"`;
   } finally {
     await refContext.close();
   }
@@ -576,11 +587,11 @@ export const FLOWS = [
 ];
 
 /** Backend badge and fallback message; a missing bundle and a bad bundle name give their messages. */
-export async function startupMessages({ browser, base, backend, steps }) {
+export async function startupMessages({ browser, base, backend, steps, bundle }) {
   const notes = [];
   const ctx = await browser.newContext();
   try {
-    const page = await openApp(ctx, base, { backend, steps });
+    const page = await openApp(ctx, base, { backend, steps, bundle });
     const badge = (await page.getByLabel('Backend').innerText()).trim();
     if (backend === 'webgpu') assert(badge === 'WebGPU', `badge "${badge}", expected WebGPU`);
     else {
@@ -590,7 +601,7 @@ export async function startupMessages({ browser, base, backend, steps }) {
     notes.push(`badge "${badge}"`);
     if (backend === 'wasm') {
       // This browser has no --enable-unsafe-webgpu: automatic choice must fall back and say so.
-      const auto = await openApp(ctx, base, { backend: 'auto', steps });
+      const auto = await openApp(ctx, base, { backend: 'auto', steps, bundle });
       const text = await alertText(auto);
       assert(text.includes('Using wasm') && text.includes('WebGPU unavailable'), `no fallback message: "${text}"`);
       assert((await auto.getByLabel('Backend').innerText()).startsWith('wasm'), 'auto without WebGPU is not wasm');

@@ -1,15 +1,21 @@
 // npm run test:e2e [-- --backend=wasm|webgpu] [--only=flow,flow] [--skip-build] [--wasm-steps=N] [--webgpu-steps=N]
-// Builds the app, serves it with vite preview on 127.0.0.1, runs every flow on both backends in headless
-// Chromium, screenshots each into test-output/e2e/, and ends with "N passed, N failed".
-import { launchBrowser, outputDir, parseArgs, Runner, serveApp } from './harness.mjs';
+//                     [--wasm-bundle=NAME] [--webgpu-bundle=NAME]
+// NAME: a folder under models/ (default: default), or micro: the pipeline's code-initialised micro bundle,
+// exported into test-output/bundles/micro first (reused with --skip-build).
+// Builds the app, serves it with vite preview on 127.0.0.1 (the static-host flow: with Python's
+// http.server), runs every flow on both backends in headless Chromium, screenshots each into
+// test-output/e2e/, and ends with "N passed, N failed".
+import { launchBrowser, microBundle, outputDir, parseArgs, Runner, serveApp } from './harness.mjs';
 import { openApp, recordRequests } from './app.mjs';
 import { FLOWS, startupMessages } from './flows.mjs';
+import { staticHost } from './staticHost.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const backends = args.backend ? [args.backend] : ['wasm', 'webgpu'];
 const only = typeof args.only === 'string' ? args.only.split(',') : null;
 // SwiftShader WebGPU is a CPU emulation: keep its runs short.
 const STEPS = { wasm: Number(args['wasm-steps'] ?? 8), webgpu: Number(args['webgpu-steps'] ?? 2) };
+const BUNDLE = { wasm: args['wasm-bundle'] ?? 'default', webgpu: args['webgpu-bundle'] ?? 'default' };
 const shots = outputDir('test-output/e2e');
 
 async function runFlow(browser, base, backend, flow) {
@@ -24,9 +30,9 @@ async function runFlow(browser, base, backend, flow) {
     return route.abort('blockedbyclient');
   });
   try {
-    const page = await openApp(context, base, { backend, steps: STEPS[backend] });
+    const page = await openApp(context, base, { backend, steps: STEPS[backend], bundle: BUNDLE[backend] });
     const manifest = await page.evaluate(() => window.__face0.state().info.manifest);
-    const note = await flow.fn({ page, context, base, backend, manifest, requests, offOrigin });
+    const note = await flow.fn({ page, context, base, backend, bundle: BUNDLE[backend], manifest, requests, offOrigin });
     if (offOrigin.length) throw new Error(`off-origin requests got past CSP: ${offOrigin.join(', ')}`);
     return note;
   } catch (err) {
@@ -40,22 +46,28 @@ async function runFlow(browser, base, backend, flow) {
   }
 }
 
-const server = await serveApp({ skipBuild: Boolean(args['skip-build']) });
+const skipBuild = Boolean(args['skip-build']);
+const testBundles = backends.some((b) => BUNDLE[b] === 'micro') ? { micro: microBundle({ reuse: skipBuild }) } : {};
+const server = await serveApp({ skipBuild, bundles: testBundles });
 console.log(`serving ${server.base}`);
 const runner = new Runner();
 try {
   for (const backend of backends) {
-    console.log(`\n[${backend}] steps=${STEPS[backend]}`);
+    console.log(`\n[${backend}] steps=${STEPS[backend]}, bundle ${BUNDLE[backend]}`);
     const browser = await launchBrowser(backend);
     try {
       if (!only || only.includes('startup')) {
         await runner.run(`${backend}: startup-messages`, () =>
-          startupMessages({ browser, base: server.base, backend, steps: STEPS[backend] }),
+          startupMessages({ browser, base: server.base, backend, steps: STEPS[backend], bundle: BUNDLE[backend] }),
         );
       }
       for (const flow of FLOWS) {
         if ((only && !only.includes(flow.name)) || (flow.backends && !flow.backends.includes(backend))) continue;
         await runner.run(`${backend}: ${flow.name}`, () => runFlow(browser, server.base, backend, flow));
+      }
+      // The build on a plain static host (not vite preview); wasm only: it is about headers, caching and storage.
+      if (backend === 'wasm' && (!only || only.includes('static-host'))) {
+        await runner.run(`${backend}: static-host`, () => staticHost({ browser, steps: STEPS[backend] }));
       }
     } finally {
       await browser.close();

@@ -2,15 +2,18 @@
  * The engine worker in real Chromium (Vite dev server, tests/node/smoke.html), against
  * models/default: bundle load, face analysis vs Python (tests/node/face_reference.json), errors,
  * generation vs the same pipeline on onnxruntime-web's Node build, supersede semantics, and WebGPU
- * (SwiftShader) vs wasm with GPU-resident tensors (one read-back per generation).
+ * (SwiftShader): one default-bundle image equal to wasm's, and the WebGPU plumbing (GPU-resident
+ * tensors, one read-back per generation, the text-encoding cache, supersede) on the pipeline's micro
+ * bundle (training/tests/micro_bundle.py), where SwiftShader does not take seconds per U-Net call.
  * Run: npx vitest run --config tests/node/vitest.config.ts
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEnginePage } from './page';
+import { openEnginePage, serveBundleFolder } from './page';
 import type { GenerateRequest } from '../../src/engine/api';
 import { openBundle } from '../../src/bundle/loadBundle';
 import { CancelToken } from '../../src/engine/cancel';
@@ -24,6 +27,9 @@ const DEMO = `${ROOT}node_modules/@vladmandic/face-api/demo/`;
 const PORT = 5311;
 const BASE = `http://127.0.0.1:${PORT}`;
 const BUNDLE = '/models/default/';
+const DEFAULT_MANIFEST = JSON.parse(readFileSync(`${ROOT}models/default/manifest.json`, 'utf8')) as { image_size: number };
+const MICRO_DIR = `${ROOT}test-output/bundles/micro`;
+const MICRO_BUNDLE = '/micro-bundle/';
 
 interface RefPhoto {
   width: number;
@@ -95,14 +101,34 @@ async function nodeReference(req: GenerateRequest): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  server = await createServer({ root: ROOT, logLevel: 'warn', server: { host: '127.0.0.1', port: PORT, strictPort: true } });
+  const micro = spawnSync(`${ROOT}.venv/bin/python`, ['training/tests/micro_bundle.py', '--out', MICRO_DIR], {
+    cwd: ROOT,
+    env: { ...process.env, PYTHONPATH: `${ROOT}training` },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (micro.status !== 0) throw new Error(`training/tests/micro_bundle.py failed:\n${(micro.stdout + micro.stderr).slice(-3000)}`);
+  server = await createServer({
+    root: ROOT,
+    logLevel: 'warn',
+    plugins: [serveBundleFolder(MICRO_BUNDLE, MICRO_DIR)],
+    server: { host: '127.0.0.1', port: PORT, strictPort: true },
+  });
   await server.listen();
-});
+}, 600_000);
 
 afterAll(async () => {
   for (const b of browsers) await b.close();
   await server?.close();
 });
+
+/** Generates in the page; returns the result with its pixels as an array and the progress it reported. */
+const GPU_RUN = `async (engine, req) => {
+  const steps = [];
+  const face = req.face.kind === 'embedding' ? { kind: 'embedding', embedding: Float32Array.from(req.face.embedding) } : req.face;
+  const r = await engine.generate({ ...req, face }, (p) => steps.push(p.kind === 'step' ? p.step : p.kind));
+  return { ...r, rgba: Array.from(r.rgba), steps };
+}`;
 
 describe('engine worker in Chromium (wasm)', () => {
   let page: Page;
@@ -194,7 +220,8 @@ describe('engine worker in Chromium (wasm)', () => {
     if ('error' in a) throw new Error(a.message);
     const b = await call<any>(page, run, arg);
     console.log('generate wasm', { ms: a.ms, again: b.ms, batch: a.unetBatch, calls: a.unetCalls });
-    expect([a.width, a.height, a.unetCalls, a.unetBatch, a.backend]).toEqual([64, 64, 3, 2, 'wasm']);
+    const size = DEFAULT_MANIFEST.image_size;
+    expect([a.width, a.height, a.unetCalls, a.unetBatch, a.backend]).toEqual([size, size, 3, 2, 'wasm']);
     expect(a.steps).toEqual([1, 2, 3, 'decode']);
     expect(a.deviceStats).toEqual({ uploads: 0, downloads: 0, liveTensors: 0 });
     expect(b.rgba).toEqual(a.rgba);
@@ -221,35 +248,42 @@ describe('engine worker in Chromium (wasm)', () => {
     expect(r).toEqual([{ err: 'cancelled' }, { err: 'cancelled' }, { ok: 2 }]);
   }, 300_000);
 
-  it('runs on WebGPU (SwiftShader) and matches wasm, reading back only the image', async () => {
+  it('makes on WebGPU (SwiftShader) the image wasm makes with the default bundle: the one default-bundle WebGPU image', async () => {
     const gpu = await openPage(true);
     const info = await call<any>(gpu, `async (engine) => { const i = await engine.init('${BUNDLE}', 'auto', () => {}); return { ...i, manifest: null }; }`);
     if ('error' in info) throw new Error(info.message);
     expect(info.backend).toBe('webgpu');
     expect(info.fallbackReason).toBeNull();
-    const run = `async (engine, req) => {
-      const steps = [];
-      const face = req.face.kind === 'embedding' ? { kind: 'embedding', embedding: Float32Array.from(req.face.embedding) } : req.face;
-      const r = await engine.generate({ ...req, face }, (p) => steps.push(p.kind === 'step' ? p.step : p.kind));
-      return { ...r, rgba: Array.from(r.rgba), steps };
-    }`;
-    const r = await call<any>(gpu, run, { ...REQUEST, face: { kind: 'embedding', embedding: faceEmbedding } });
+    const r = await call<any>(gpu, GPU_RUN, { ...REQUEST, face: { kind: 'embedding', embedding: faceEmbedding } });
     if ('error' in r) throw new Error(r.message);
     const diff = Math.max(...r.rgba.map((v: number, i: number) => Math.abs(v - wasmImage[i])));
-    console.log('generate webgpu', { ms: r.ms, diffVsWasm: diff, deviceStats: r.deviceStats });
+    console.log('generate webgpu (default bundle)', { ms: r.ms, diffVsWasm: diff, deviceStats: r.deviceStats });
     expect(r.backend).toBe('webgpu');
     expect([r.unetCalls, r.unetBatch]).toEqual([3, 2]);
     expect(r.steps).toEqual([1, 2, 3, 'decode']);
     // Different kernels (GPU vs CPU float32 accumulation): at most 2 levels of 255.
     expect(diff).toBeLessThanOrEqual(2);
+  }, 600_000);
+
+  it('keeps tensors on the GPU (micro bundle): one read-back per image, the text-encoding cache, supersede', async () => {
+    // A page of its own: a worker's MediaPipe module cannot be created a second time ("ModuleFactory not set").
+    const gpu = await openPage(true);
+    const info = await call<any>(gpu, `async (engine) => { const i = await engine.init('${MICRO_BUNDLE}', 'webgpu', () => {}); return { ...i, manifest: i.manifest.name }; }`);
+    if ('error' in info) throw new Error(info.message);
+    expect([info.backend, info.manifest]).toEqual(['webgpu', 'face0-micro']);
+    const r = await call<any>(gpu, GPU_RUN, { ...REQUEST, face: { kind: 'embedding', embedding: faceEmbedding } });
+    if ('error' in r) throw new Error(r.message);
+    console.log('generate webgpu (micro bundle)', { ms: r.ms, deviceStats: r.deviceStats });
+    expect([r.backend, r.unetCalls, r.unetBatch]).toEqual(['webgpu', 3, 2]);
+    expect(r.steps).toEqual([1, 2, 3, 'decode']);
     // One download (the image). Uploads, all small: token ids, face embedding, initial latents, and
     // per step the timestep and the step kernel's parameters. Held after it: the cached text encoding.
     expect(r.deviceStats).toEqual({ uploads: 3 + 2 * 3, downloads: 1, liveTensors: 1 });
 
     // Another prompt without a face, 1 step: its encoding joins the cache; nothing else is left behind.
-    const r2 = await call<any>(gpu, run, { ...REQUEST, prompt: 'a photo of a person', steps: 1 });
+    const r2 = await call<any>(gpu, GPU_RUN, { ...REQUEST, prompt: 'a photo of a person', steps: 1 });
     if ('error' in r2) throw new Error(r2.message);
-    console.log('generate webgpu, 1 step', { ms: r2.ms, deviceStats: r2.deviceStats });
+    console.log('generate webgpu (micro bundle), 1 step', { ms: r2.ms, deviceStats: r2.deviceStats });
     expect([r2.unetCalls, r2.unetBatch]).toEqual([1, 2]);
     expect(r2.deviceStats).toEqual({ uploads: 2 + 2 * 1, downloads: 1, liveTensors: 2 });
 
@@ -265,7 +299,7 @@ describe('engine worker in Chromium (wasm)', () => {
       REQUEST,
     );
     expect(settled).toEqual([{ err: 'cancelled' }, { ok: 1, live: 2 }]);
-  }, 600_000);
+  }, 300_000);
 });
 
 describe('WebGPU kernels (SwiftShader), tests/node/gpuKernels.ts', () => {

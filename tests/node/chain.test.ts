@@ -6,13 +6,13 @@
  * request, which must give the same image.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { createServer, type Plugin, type ViteDevServer } from 'vite';
+import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { evaluateStable, openEnginePage } from './page';
+import { evaluateStable, openEnginePage, serveBundleFolder } from './page';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = 'test-output/chain';
@@ -32,30 +32,6 @@ interface ChainRequest {
 
 const BUNDLE_URL = '/chain-bundle/';
 
-/**
- * Serves the exported bundle byte for byte, as the app's /models/ middleware does (Vite's static
- * server would send the .gz vocabulary with Content-Encoding: gzip, and the browser would inflate it).
- */
-function chainBundle(): Plugin {
-  const dir = resolve(ROOT, OUT, 'bundle');
-  return {
-    name: 'chain-bundle',
-    configureServer(s) {
-      s.middlewares.use((req, res, next) => {
-        const path = new URL(req.url ?? '/', 'http://x').pathname;
-        if (!path.startsWith(BUNDLE_URL)) return next();
-        const file = resolve(dir, decodeURIComponent(path.slice(BUNDLE_URL.length)));
-        if (!file.startsWith(dir + sep) || !existsSync(file) || !statSync(file).isFile()) {
-          res.statusCode = 404;
-          return res.end();
-        }
-        res.setHeader('Content-Type', 'application/octet-stream');
-        res.end(readFileSync(file));
-      });
-    },
-  };
-}
-
 let server: ViteDevServer;
 let browser: Browser;
 
@@ -69,7 +45,7 @@ beforeAll(async () => {
   const log = (run.stdout ?? '') + (run.stderr ?? '');
   console.log(log.split('\n').filter((l) => l.startsWith('chain:') || l.startsWith('augment:') || l.includes('max_abs_diff')).join('\n'));
   if (run.status !== 0) throw new Error(`training/tests/chain.py failed (${run.status ?? run.signal}):\n${log.slice(-4000)}`);
-  server = await createServer({ root: ROOT, logLevel: 'warn', plugins: [chainBundle()], server: { host: '127.0.0.1', port: PORT, strictPort: true } });
+  server = await createServer({ root: ROOT, logLevel: 'warn', plugins: [serveBundleFolder(BUNDLE_URL, resolve(ROOT, OUT, 'bundle'))], server: { host: '127.0.0.1', port: PORT, strictPort: true } });
   await server.listen();
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
 }, 960_000);

@@ -1,5 +1,11 @@
-/** Opening a test page (default tests/node/smoke.html: the engine client on window) on a Vite dev server, for the browser tests. */
+/**
+ * Opening a test page (default tests/node/smoke.html: the engine client on window) on a Vite dev
+ * server, and serving test bundles from it, for the browser tests.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import type { Plugin } from 'vite';
 
 const CONTEXT_GONE = 'Execution context was destroyed';
 
@@ -32,4 +38,28 @@ export async function evaluateStable<R, A>(page: Page, fn: (arg: A) => Promise<R
       await whenReady(page);
     }
   }
+}
+
+/**
+ * Serves the bundle folder `dir` at `urlPath` (e.g. '/micro-bundle/') byte for byte, as the app's
+ * /models/ middleware does (Vite's static server would send the .gz vocabulary with
+ * Content-Encoding: gzip, and the browser would inflate it).
+ */
+export function serveBundleFolder(urlPath: string, dir: string): Plugin {
+  return {
+    name: `test-bundle ${urlPath}`,
+    configureServer(s) {
+      s.middlewares.use((req, res, next) => {
+        const path = new URL(req.url ?? '/', 'http://x').pathname;
+        if (!path.startsWith(urlPath)) return next();
+        const file = resolve(dir, decodeURIComponent(path.slice(urlPath.length)));
+        if (!file.startsWith(dir + sep) || !existsSync(file) || !statSync(file).isFile()) {
+          res.statusCode = 404;
+          return res.end();
+        }
+        res.setHeader('Content-Type', 'application/octet-stream');
+        res.end(readFileSync(file));
+      });
+    },
+  };
 }

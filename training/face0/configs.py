@@ -2,9 +2,11 @@
 
 `tiny` is sized for the browser app (64x64 images, ~30 MiB of float16 weights); `celeba64` is a smaller
 64x64 model that could be trained from scratch on 2 shared CPU cores (models/default ships it);
-`celeba64-c8`, `celeba128-f8` and `celeba128-f4` are its measured variants (8 latent channels, 128 px); `sd15`
-has Stable Diffusion 1.x shapes, as in the Face0 paper; `train --pretrained DIR` derives the same shapes
-(and the noise schedule) from a diffusers-layout SD 1.x directory and loads its weights (face0.pretrained).
+`celeba64-c8`, `celeba128-f8` and `celeba128-f4` are its measured variants (8 latent channels, 128 px);
+`celeba128-taef2` is 128 px on the pretrained TAEF2 autoencoder; `micro` is for tests (tiny's block types at
+the smallest sizes); `sd15` has Stable Diffusion 1.x shapes, as in the Face0 paper; `train --pretrained DIR`
+derives the same shapes (and the noise schedule) from a diffusers-layout SD 1.x directory and loads its
+weights (face0.pretrained).
 """
 
 import os
@@ -195,6 +197,26 @@ CELEBA128_TAEF2 = ModelConfig(
     defaults=GuidanceDefaults(steps=10),
 )
 
+# tiny's block types at the smallest sizes: 32x32 images, 8x8 latents, a two-level U-Net, a 64-wide context.
+# For tests only: the training-pipeline tests train and export it in seconds, and the app's WebGPU flows
+# run on its code-initialised bundle (scripts/test-all.sh): software WebGPU takes seconds per call of
+# celeba64's U-Net.
+MICRO = replace(
+    TINY,
+    name="micro",
+    image_size=32,
+    context_width=64,
+    text_encoder=TextEncoderConfig(width=64, layers=1, heads=2, intermediate=128),
+    unet=UNetConfig(
+        block_out_channels=(32, 64),
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        layers_per_block=1,
+        attention_heads=2,
+    ),
+    vae=VAEConfig(block_out_channels=(32, 32, 32), layers_per_block=1, latent_channels=4, scaling_factor=1.0),
+)
+
 SD15 = ModelConfig(
     name="sd15",
     image_size=512,
@@ -215,5 +237,5 @@ SD15 = ModelConfig(
 
 CONFIGS = {
     config.name: config
-    for config in (TINY, CELEBA64, CELEBA64_C8, CELEBA128_F8, CELEBA128_F4, CELEBA128_TAEF2, SD15)
+    for config in (TINY, CELEBA64, CELEBA64_C8, CELEBA128_F8, CELEBA128_F4, CELEBA128_TAEF2, MICRO, SD15)
 }

@@ -1,5 +1,5 @@
 """Shared fixtures for the training-pipeline tests: the tiny shards of shards.py, their augmented
-version, and a micro model config."""
+version, and the micro model config (face0.configs.MICRO, re-exported for the tests)."""
 
 import argparse
 import dataclasses
@@ -10,28 +10,11 @@ import numpy as np
 import pytest
 from shards import write_raw_shards
 
-from face0.configs import TINY, TextEncoderConfig, UNetConfig, VAEConfig
+from face0.configs import MICRO
 
 REPO = Path(__file__).resolve().parents[2]
 # The face models and the CLIP BPE file are copied, not rebuilt, into every bundle.
 FACE_MODELS = REPO / "models" / "default"
-
-# A micro configuration derived from tiny: same block types, small widths, 32x32 images, 8x8 latents.
-MICRO = dataclasses.replace(
-    TINY,
-    name="micro",
-    image_size=32,
-    context_width=64,
-    text_encoder=TextEncoderConfig(width=64, layers=1, heads=2, intermediate=128),
-    unet=UNetConfig(
-        block_out_channels=(32, 64),
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        layers_per_block=1,
-        attention_heads=2,
-    ),
-    vae=VAEConfig(block_out_channels=(32, 32, 32), layers_per_block=1, latent_channels=4, scaling_factor=1.0),
-)
 
 
 @pytest.fixture(scope="session")
