@@ -501,7 +501,10 @@ def init_models(options: TrainOptions) -> Face0Models:
     vae = dataclasses.replace(options.model.vae, scaling_factor=models.config.vae.scaling_factor)
     # A new noise schedule is a fine-tune of the same networks: the run's schedule replaces the checkpoint's.
     if models.config.scheduler != options.model.scheduler:
-        print(f"train: --init {options.init}: noise schedule {models.config.scheduler} -> {options.model.scheduler}")
+        print(
+            f"train: --init {options.init}: noise schedule {models.config.scheduler} -> "
+            f"{options.model.scheduler}"
+        )
     if dataclasses.replace(models.config, scheduler=options.model.scheduler) != dataclasses.replace(
         options.model, vae=vae
     ):

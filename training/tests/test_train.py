@@ -507,6 +507,17 @@ def test_slim_checkpoints_keep_the_ema_weights_and_init_starts_a_new_phase(augme
     lrs = [json.loads(line)["lr"] for line in (tmp_path / "c" / "metrics.jsonl").read_text().splitlines()]
     assert lrs == pytest.approx([1e-3 / 4, 2e-3 / 4])
 
+    # A new noise schedule is a fine-tune: the run's schedule replaces the checkpoint's (checkpoints too).
+    linear = replace(MICRO, scheduler=replace(MICRO.scheduler, beta_schedule="linear", beta_end=0.02))
+    moved = train(
+        micro_options(
+            augmented_shards,
+            tmp_path / "f",
+            **{**options, "max_steps": 1, "model": linear, "checkpoint_every": 1},
+        )
+    )
+    assert moved.models.config.scheduler == linear.scheduler
+    assert load_checkpoint_models(latest_checkpoint(tmp_path / "f")).config.scheduler == linear.scheduler
     with pytest.raises(ValueError, match="model configuration"):
         train(micro_options(augmented_shards, tmp_path / "d", init=full, model=replace(MICRO, name="other")))
     with pytest.raises(ValueError, match="brings its own VAE"):
