@@ -43,6 +43,7 @@ from face0.train import (
     checkpoint_path,
     ddpm_scheduler,
     diffusion_loss,
+    draw_timesteps,
     face_weights,
     fresh_models,
     images_to_tensor,
@@ -145,6 +146,15 @@ def fixed_loss(models, samples, tokenizer, seeds=(11, 12, 13, 14)) -> float:
             for s in seeds
         ]
     return float(np.mean([x.item() for x in losses]))
+
+
+def test_a_share_of_each_batch_draws_high_timesteps():
+    uniform = draw_timesteps(4000, 1000, torch.Generator().manual_seed(0))
+    assert uniform.min() == 0 and uniform.max() == 999
+    assert abs(float((uniform >= 600).float().mean()) - 0.4) < 0.03
+    biased = draw_timesteps(4000, 1000, torch.Generator().manual_seed(0), (0.5, 600))
+    assert bool((biased[:2000] >= 600).all()) and biased[:2000].min() == 600 and biased[:2000].max() == 999
+    assert abs(float((biased[2000:] >= 600).float().mean()) - 0.4) < 0.03
 
 
 def test_overfits_a_fixed_batch(augmented_shards, tmp_path, tokenizer):
