@@ -126,7 +126,7 @@ export interface Manifest {
   face_prior: GaussianMixturePrior;
   scheduler: SchedulerSpec;
   defaults: GuidanceDefaults;
-  /** Words (BPE tokens without </w>) the text encoder saw in training; empty if unknown. */
+  /** Whole words the text encoder saw in training (every BPE token of each); empty if unknown or every word is known. */
   vocabulary_seen: string[];
   /** Every file of the bundle except manifest.json, by path relative to the bundle. */
   files: Record<string, FileEntry>;

@@ -1,4 +1,4 @@
-// Golden ids: /work/shared/data/clip/golden_token_ids.json, produced with transformers 5.24
+// Golden ids: ../shared/data/clip/golden_token_ids.json, produced with transformers 5.24
 // CLIPTokenizer (see that folder's README.md). Ids are integers: every comparison is exact.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -215,7 +215,7 @@ Judge of text alignment for `python -m face0.evaluate` (see docs/evaluation.md);
 
 - Network: `face0.attributes.AttributeNet`, {metrics["parameters"]:,} parameters, 64x64 RGB input framed
   like celeba128, 40 sigmoid outputs in CelebA's `list_attr_celeba.txt` order.
-- Data: /work/shared/data/celeba128 (CelebA, non-commercial research use only), images resized 128 -> 64.
+- Data: ../shared/data/celeba128 (CelebA, non-commercial research use only), images resized 128 -> 64.
   Split by identity (seed {SPLIT_SEED}): {metrics["train_images"]} training images,
   {metrics["held_out_images"]} held-out images of {metrics["held_out_people"]} people never seen in training.
 - Training: AdamW, cosine learning rate, horizontal flips, class-balanced loss (each class of an

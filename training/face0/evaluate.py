@@ -7,7 +7,7 @@ sampled with the bundle through onnxruntime exactly as the app does (face0.sampl
 the attribute classifier's (face0.attributes) probability of each attribute value the prompt states.
 See docs/evaluation.md for the protocol.
 
-`python -m face0.evaluate --bundle models/default --identities /work/shared/data/celeba-identities --out DIR`
+`python -m face0.evaluate --bundle models/default --identities ../shared/data/celeba-identities --out DIR`
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ class Face0Tokenizer:
 
     @classmethod
     def from_vocab_files(cls, vocab_json: Path, merges_txt: Path, **kwargs) -> Face0Tokenizer:
-        """Hugging Face files, e.g. /work/shared/data/clip/vocab.json and merges.txt."""
+        """Hugging Face files, e.g. ../shared/data/clip/vocab.json and merges.txt (from the repository)."""
         return cls(CLIPTokenizer(str(vocab_json), str(merges_txt), pad_token=END_OF_TEXT), **kwargs)
 
     @classmethod
