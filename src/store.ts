@@ -1,5 +1,7 @@
 import { create } from 'zustand';
 import type { EngineInfo, FaceAnalysis, GenerateResult, PromptInfo } from './engine/api';
+import type { FaceSource, ImageSettings } from './results/imageSettings';
+import type { SavedFace } from './results/savedFaces';
 import type { Notice } from './ui/messages';
 
 export type SlotId = 'A' | 'B';
@@ -14,12 +16,14 @@ export interface FacePhoto {
 export type CropPreview = FaceAnalysis['crop'];
 
 export interface FaceSlot {
-  source: 'none' | 'photo' | 'random' | 'average';
+  source: 'none' | FaceSource;
   label: string;
   photo: FacePhoto | null;
   /** Embedder inputs behind this slot (one for a photo, several for an average). */
   crops: CropPreview[];
   embedding: Float32Array | null;
+  /** The prior sample's seed, for a random face. */
+  randomSeed: number | null;
   busy: boolean;
 }
 
@@ -53,6 +57,29 @@ export interface GenerationState {
 export interface ShownResult extends GenerateResult {
   requestId: number;
   steps: number;
+  settings: ImageSettings;
+  /** The face embedding the image was conditioned on (after mixing), null for none. */
+  faceEmbedding: Float32Array | null;
+}
+
+/** A finished image kept for this page's lifetime. */
+export interface GalleryItem extends ShownResult {
+  id: number;
+  createdAt: Date;
+  /** Made by "Variations". */
+  variation?: boolean;
+  /** Centred cosine between the image's own face and faceEmbedding (variations); null: no face found. */
+  likeness?: number | null;
+}
+
+export interface VariationsState {
+  total: number;
+  done: number;
+  running: boolean;
+  /** Gallery ids of this batch's images, in the order shown (by likeness when asked). */
+  ids: number[];
+  byLikeness: boolean;
+  stopped: string | null;
 }
 
 export interface Params {
@@ -67,13 +94,28 @@ export interface Params {
 }
 
 export interface AppState extends Params {
+  /** The bundle's folder under models/ (from the URL). */
+  bundleName: string;
   info: EngineInfo | null;
   load: LoadState | null;
   faces: Record<SlotId, FaceSlot>;
   promptInfo: PromptInfo | null;
   generation: GenerationState;
-  result: ShownResult | null;
+  /** The image shown (also in the gallery). */
+  result: GalleryItem | null;
   alerts: Alert[];
+  /** Controls the user set before the bundle's defaults arrived: setInfo keeps them. */
+  touched: (keyof Params)[];
+  /** Regenerate whenever a control changes; otherwise only the Generate button does. */
+  live: boolean;
+  /** Paper 3.1: every image gets a random face of its own (the faces A and B are not used). */
+  randomFacePerImage: boolean;
+  /** Newest first. */
+  gallery: GalleryItem[];
+  variations: VariationsState | null;
+  savedFaces: SavedFace[];
+  /** Photos given while the model loads, analysed once it is ready. */
+  queued: Record<SlotId, File[]>;
 
   setInfo(info: EngineInfo, stepsOverride: number | null): void;
   setLoad(load: LoadState | null): void;
@@ -82,13 +124,24 @@ export interface AppState extends Params {
   updateFace(slot: SlotId, patch: Partial<FaceSlot>): void;
   clearFace(slot: SlotId): void;
   setGeneration(patch: Partial<GenerationState>): void;
-  setResult(result: ShownResult): void;
+  setResult(result: GalleryItem): void;
   raise(source: string, notice: Notice): void;
   resolve(source: string): void;
   dismiss(id: number): void;
 }
 
-export const EMPTY_SLOT: FaceSlot = { source: 'none', label: '', photo: null, crops: [], embedding: null, busy: false };
+export const EMPTY_SLOT: FaceSlot = {
+  source: 'none',
+  label: '',
+  photo: null,
+  crops: [],
+  embedding: null,
+  randomSeed: null,
+  busy: false,
+};
+
+/** Images kept in the gallery; the oldest go first (each is a few dozen KB of pixels). */
+export const GALLERY_LIMIT = 100;
 
 export const MAX_SEED = 0xffffffff;
 
@@ -107,6 +160,7 @@ export const useStore = create<AppState>()((set) => ({
   seed: 1,
   t: 0.5,
   variety: 0,
+  bundleName: 'default',
   info: null,
   load: null,
   faces: { A: EMPTY_SLOT, B: EMPTY_SLOT },
@@ -114,17 +168,24 @@ export const useStore = create<AppState>()((set) => ({
   generation: { requestId: 0, pending: false, running: false, step: 0, steps: 0, decoding: false },
   result: null,
   alerts: [],
+  touched: [],
+  live: true,
+  randomFacePerImage: false,
+  gallery: [],
+  variations: null,
+  savedFaces: [],
+  queued: { A: [], B: [] },
 
   setInfo: (info, stepsOverride) =>
-    set({
-      info,
-      w: info.manifest.defaults.w,
-      c: info.manifest.defaults.c,
-      a: info.manifest.defaults.a,
-      steps: stepsOverride ?? info.manifest.defaults.steps,
+    set((s) => {
+      const d = info.manifest.defaults;
+      const defaults: Partial<Params> = { w: d.w, c: d.c, a: d.a, steps: stepsOverride ?? d.steps };
+      for (const key of s.touched) delete defaults[key];
+      return { info, ...defaults };
     }),
   setLoad: (load) => set({ load }),
-  setParam: (key, value) => set({ [key]: value } as Pick<Params, typeof key>),
+  setParam: (key, value) =>
+    set((s) => ({ [key]: value, touched: s.touched.includes(key) ? s.touched : [...s.touched, key] }) as Partial<AppState>),
   setPromptInfo: (promptInfo) => set({ promptInfo }),
   updateFace: (slot, patch) => set((s) => ({ faces: { ...s.faces, [slot]: { ...s.faces[slot], ...patch } } })),
   clearFace: (slot) => set((s) => ({ faces: { ...s.faces, [slot]: EMPTY_SLOT } })),

@@ -1,15 +1,16 @@
 import { useEffect } from 'react';
 import { useStore } from '../store';
 import { useEngine } from './engineContext';
-import { requestFromState, runGeneration } from './generation';
+import { jobFromState, runGeneration } from './generation';
 
 // Long enough to merge the events of one slider drag, short enough to feel live.
 const DEBOUNCE_MS = 120;
 
-/** Regenerates whenever a control that changes the image changes. */
+/** Regenerates whenever a control that changes the image changes (while "live" is on). */
 export function useLiveGeneration(): void {
   const client = useEngine();
   const info = useStore((s) => s.info);
+  const live = useStore((s) => s.live);
   const prompt = useStore((s) => s.prompt);
   const w = useStore((s) => s.w);
   const c = useStore((s) => s.c);
@@ -20,15 +21,20 @@ export function useLiveGeneration(): void {
   const variety = useStore((s) => s.variety);
   const faceA = useStore((s) => s.faces.A.embedding);
   const faceB = useStore((s) => s.faces.B.embedding);
-  // t only matters when both faces exist.
-  const effectiveT = faceA && faceB ? t : -1;
+  const perImage = useStore((s) => s.randomFacePerImage);
+  // With a random face per image the faces and variety are not used; t only matters with both faces.
+  const usedA = perImage ? null : faceA;
+  const usedB = perImage ? null : faceB;
+  const usedVariety = perImage ? 0 : variety;
+  const usedT = usedA && usedB ? t : -1;
 
   useEffect(() => {
     if (info === null) return;
     useStore.getState().setGeneration({ pending: true });
-    const timer = setTimeout(() => void runGeneration(client, requestFromState(useStore.getState())), DEBOUNCE_MS);
+    if (!live) return;
+    const timer = setTimeout(() => void runGeneration(client, jobFromState(useStore.getState())), DEBOUNCE_MS);
     return () => clearTimeout(timer);
-  }, [client, info, prompt, w, c, a, steps, seed, effectiveT, variety, faceA, faceB]);
+  }, [client, info, live, prompt, w, c, a, steps, seed, usedT, perImage, usedA, usedB, usedVariety]);
 }
 
 /** Keeps the prompt's token count current. */

@@ -214,6 +214,8 @@ async function facesAndBadInputs({ page }) {
     const text = await alertText(page);
     assert(text.includes(file.expect), `${file.name}: alert "${text}" lacks "${file.expect}"`);
     assert((await page.getByTestId('face-A-label').innerText()) === label, `${file.name} replaced the previous face A`);
+    // The kept face is said, so it is not taken for the new photo's.
+    assert(text.includes(`Face A is unchanged: still ${label}.`), `${file.name}: alert "${text}" does not say face A was kept`);
     seen.push(`${file.name}: "${(await alert.innerText()).replace(/\s*×$/, '').trim()}"`);
   }
   // Still working: a good photo, dropped this time, clears the message and gives a new image.
@@ -249,6 +251,8 @@ async function cancel({ page }) {
   assert(state.shown < state.latest, `Cancel at step ${clickedAt} did not stop the run: it finished all ${LONG} steps and was shown`);
   assert(state.step <= clickedAt + 2, `Cancel at step ${clickedAt} took effect only at step ${state.step}`);
   assert((await page.locator('.alert[data-source="generate"]').count()) === 0, 'cancel raised an error message');
+  const mark = await page.getByTestId('outdated').innerText();
+  assert(/Outdated/.test(mark), 'the image left after Cancel is not marked outdated');
   const next = await change(page, 'after cancel', () => setSlider(page, 'Steps', steps));
   return `cancelled a ${LONG}-step run at step ${clickedAt} (stopped at ${state.step}); then a ${steps}-step image ${next.width}x${next.height}`;
 }
@@ -522,6 +526,8 @@ export async function startupMessages({ browser, base, backend, steps }) {
       const auto = await openApp(ctx, base, { backend: 'auto', steps });
       const text = await alertText(auto);
       assert(text.includes('Using wasm') && text.includes('WebGPU unavailable'), `no fallback message: "${text}"`);
+      const said = (await auto.locator('body').innerText()).split('WebGPU unavailable').length - 1;
+      assert(said === 1, `"WebGPU unavailable" is on the page ${said} times, expected once`);
       assert((await auto.getByLabel('Backend').innerText()).startsWith('wasm'), 'auto without WebGPU is not wasm');
       notes.push(`auto: "${text.split('\n')[0]}"`);
     }
