@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { EngineInfo, FaceAnalysis, GenerateResult, PromptInfo } from './engine/api';
+import type { EngineInfo, FaceAnalysis, GenerateResult, PreviewImage, PromptInfo, WarmupReport } from './engine/api';
 import type { FaceSource, ImageSettings } from './results/imageSettings';
 import type { SavedFace } from './results/savedFaces';
 import type { Notice } from './ui/messages';
@@ -60,10 +60,20 @@ export interface ShownResult extends GenerateResult {
   settings: ImageSettings;
   /** The face embedding the image was conditioned on (after mixing), null for none. */
   faceEmbedding: Float32Array | null;
+  /** A fast image made while a control was dragged; the full one follows on release. */
+  draft: boolean;
+  /** paramsVersion of the controls it was made for. */
+  version: number;
+}
+
+/** A draft is shown but never kept: only finished full images enter the gallery. */
+export interface DraftResult extends ShownResult {
+  draft: true;
 }
 
 /** A finished image kept for this page's lifetime. */
 export interface GalleryItem extends ShownResult {
+  draft: false;
   id: number;
   createdAt: Date;
   /** Made by "Variations". */
@@ -81,6 +91,18 @@ export interface VariationsState {
   byLikeness: boolean;
   stopped: string | null;
 }
+
+/** The latest step preview of the request in flight (wasm; bundles with a latent_preview). */
+export interface StepPreview {
+  requestId: number;
+  version: number;
+  step: number;
+  steps: number;
+  image: PreviewImage;
+}
+
+/** The background warm-up of the graphs after load (engine/warmup.ts). */
+export type WarmupState = { state: 'off' } | { state: 'running' } | { state: 'done'; report: WarmupReport } | { state: 'failed'; message: string };
 
 export interface Params {
   prompt: string;
@@ -101,8 +123,14 @@ export interface AppState extends Params {
   faces: Record<SlotId, FaceSlot>;
   promptInfo: PromptInfo | null;
   generation: GenerationState;
-  /** The image shown (also in the gallery). */
-  result: GalleryItem | null;
+  /** The image shown: a finished one (also in the gallery) or a draft (never kept). */
+  result: GalleryItem | DraftResult | null;
+  preview: StepPreview | null;
+  /** A slider is being dragged: images are drafts until it is released. */
+  dragging: boolean;
+  /** Counts changes of the controls that change the image. */
+  paramsVersion: number;
+  warmup: WarmupState;
   alerts: Alert[];
   /** Controls the user set before the bundle's defaults arrived: setInfo keeps them. */
   touched: (keyof Params)[];
@@ -124,7 +152,11 @@ export interface AppState extends Params {
   updateFace(slot: SlotId, patch: Partial<FaceSlot>): void;
   clearFace(slot: SlotId): void;
   setGeneration(patch: Partial<GenerationState>): void;
-  setResult(result: GalleryItem): void;
+  setResult(result: GalleryItem | DraftResult): void;
+  setPreview(preview: StepPreview | null): void;
+  setDragging(dragging: boolean): void;
+  bumpParamsVersion(): void;
+  setWarmup(warmup: WarmupState): void;
   raise(source: string, notice: Notice): void;
   resolve(source: string): void;
   dismiss(id: number): void;
@@ -167,6 +199,10 @@ export const useStore = create<AppState>()((set) => ({
   promptInfo: null,
   generation: { requestId: 0, pending: false, running: false, step: 0, steps: 0, decoding: false },
   result: null,
+  preview: null,
+  dragging: false,
+  paramsVersion: 0,
+  warmup: { state: 'off' },
   alerts: [],
   touched: [],
   live: true,
@@ -191,6 +227,10 @@ export const useStore = create<AppState>()((set) => ({
   clearFace: (slot) => set((s) => ({ faces: { ...s.faces, [slot]: EMPTY_SLOT } })),
   setGeneration: (patch) => set((s) => ({ generation: { ...s.generation, ...patch } })),
   setResult: (result) => set({ result }),
+  setPreview: (preview) => set({ preview }),
+  setDragging: (dragging) => set({ dragging }),
+  bumpParamsVersion: () => set((s) => ({ paramsVersion: s.paramsVersion + 1 })),
+  setWarmup: (warmup) => set({ warmup }),
   raise: (source, notice) =>
     set((s) => ({ alerts: [...s.alerts.filter((a) => a.source !== source), { ...notice, source, id: nextAlertId++ }] })),
   resolve: (source) =>

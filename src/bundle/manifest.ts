@@ -103,6 +103,18 @@ export interface GuidanceDefaults {
   a: number;
 }
 
+/**
+ * A linear map from a U-Net latent (C, h, w), as the sampler holds it (before the division by
+ * vae_scaling_factor), to RGB in [0, 1] at the latent's resolution: rgb[k] = bias[k] + sum_c
+ * weights[k][c] * latent[c], fitted on the bundle's own decoder (training/face0/latent_preview.py).
+ * It turns each denoising step into a preview for almost nothing.
+ */
+export interface LatentPreviewSpec {
+  /** 3 rows (R, G, B) of latent_channels weights. */
+  weights: number[][];
+  bias: number[];
+}
+
 export interface Manifest {
   format: typeof BUNDLE_FORMAT;
   format_version: number;
@@ -126,6 +138,8 @@ export interface Manifest {
   face_prior: GaussianMixturePrior;
   scheduler: SchedulerSpec;
   defaults: GuidanceDefaults;
+  /** Absent in bundles exported before it existed: no step previews then. */
+  latent_preview?: LatentPreviewSpec;
   /** Whole words the text encoder saw in training (every BPE token of each); empty if unknown or every word is known. */
   vocabulary_seen: string[];
   /** Every file of the bundle except manifest.json, by path relative to the bundle. */

@@ -164,6 +164,15 @@ function checkDecoder(ck: Checker, m: Record<string, Json>): void {
   }
 }
 
+function checkLatentPreview(ck: Checker, m: Record<string, Json>): void {
+  if (m.latent_preview === undefined) return;
+  const preview = ck.object(m.latent_preview, 'latent_preview');
+  if (!preview) return;
+  const channels = typeof m.latent_channels === 'number' ? m.latent_channels : undefined;
+  ck.array(preview.weights, 'latent_preview.weights', 3)?.forEach((row, k) => ck.numbers(row, `latent_preview.weights[${k}]`, channels));
+  ck.numbers(preview.bias, 'latent_preview.bias', 3);
+}
+
 /** Validates parsed manifest.json; returns it typed or throws 'bad_bundle' listing the problems. */
 export function validateManifest(raw: Json): Manifest {
   const ck = new Checker();
@@ -238,6 +247,7 @@ export function validateManifest(raw: Json): Manifest {
   checkDecoder(ck, m);
 
   checkFacePrior(ck, m, embeddingWidth);
+  checkLatentPreview(ck, m);
 
   const sch = ck.object(m.scheduler, 'scheduler');
   if (sch) {

@@ -136,15 +136,28 @@ export interface DdimStepCoefficients {
   clipRange: number | null;
 }
 
-export function ddimStep(eps: Float32Array, sample: Float32Array, k: DdimStepCoefficients): Float32Array {
+function checkLengths(eps: Float32Array, sample: Float32Array): void {
   if (eps.length !== sample.length) {
     throw new Error(`eps has ${eps.length} values but sample has ${sample.length}`);
   }
+}
+
+function originalAt(sample: number, eps: number, k: DdimStepCoefficients): number {
+  const x0 = (sample - k.sqrtBetaT * eps) / k.sqrtAlphaT;
+  return k.clipRange === null ? x0 : Math.min(k.clipRange, Math.max(-k.clipRange, x0));
+}
+
+export function ddimStep(eps: Float32Array, sample: Float32Array, k: DdimStepCoefficients): Float32Array {
+  checkLengths(eps, sample);
   const out = new Float32Array(sample.length);
-  for (let i = 0; i < sample.length; i++) {
-    let x0 = (sample[i] - k.sqrtBetaT * eps[i]) / k.sqrtAlphaT;
-    if (k.clipRange !== null) x0 = Math.min(k.clipRange, Math.max(-k.clipRange, x0));
-    out[i] = k.sqrtAlphaPrev * x0 + k.sqrtBetaPrev * eps[i];
-  }
+  for (let i = 0; i < sample.length; i++) out[i] = k.sqrtAlphaPrev * originalAt(sample[i], eps[i], k) + k.sqrtBetaPrev * eps[i];
+  return out;
+}
+
+/** The step's prediction of the clean latent (diffusers' pred_original_sample): what a preview shows. */
+export function predictOriginal(eps: Float32Array, sample: Float32Array, k: DdimStepCoefficients): Float32Array {
+  checkLengths(eps, sample);
+  const out = new Float32Array(sample.length);
+  for (let i = 0; i < sample.length; i++) out[i] = originalAt(sample[i], eps[i], k);
   return out;
 }

@@ -1,7 +1,12 @@
 /** The engine's public API: implemented by worker.ts, wrapped for the UI by client.ts. */
 import type { Manifest } from '../bundle/manifest';
+import type { PreviewImage } from '../diffusion/latentPreview';
 import type { FoundBy, Point } from '../face/detectionPasses';
 import type { Box } from '../face/faceCrop';
+import type { GraphTimes } from './pipeline';
+import type { WarmupReport } from './warmup';
+
+export type { GraphTimes, PreviewImage, WarmupReport };
 
 export type Backend = 'webgpu' | 'wasm';
 export type BackendPreference = 'auto' | Backend;
@@ -25,6 +30,8 @@ export type Progress =
   | { kind: 'load'; file: string; loadedBytes: number; totalBytes: number }
   | { kind: 'session'; graph: string }
   | { kind: 'step'; step: number; steps: number }
+  /** After a step: its predicted image at latent resolution (wasm, bundles with a latent_preview, when asked for). */
+  | { kind: 'preview'; step: number; steps: number; image: PreviewImage }
   | { kind: 'decode' };
 
 export interface DetectedFace {
@@ -59,6 +66,13 @@ export interface GenerateRequest {
   w: number; c: number; a: number;
   steps: number;
   seed: number;
+  /** Send a 'preview' progress event after each step. */
+  previews?: boolean;
+  /**
+   * A fast image while a control is being dragged (the UI asks for fewer steps): the client does not
+   * stop a draft in flight for a newer draft, which waits instead, so drafts keep arriving mid-drag.
+   */
+  draft?: boolean;
 }
 
 export interface GenerateResult {
@@ -71,6 +85,8 @@ export interface GenerateResult {
   // CPU<->GPU copies during this generation (WebGPU: 1 download, the image; wasm: none) and GPU
   // tensors held after it (the cached text encodings).
   deviceStats: { uploads: number; downloads: number; liveTensors: number };
+  /** Time inside each graph's runs (on WebGPU: until the work was queued, see GraphTimes). */
+  graphTimes: GraphTimes;
 }
 
 export type EngineErrorCode =
@@ -81,6 +97,8 @@ export interface EngineApi {
   analyzeImage(image: Blob, pickFace?: number): Promise<FaceAnalysis>;
   promptInfo(prompt: string): Promise<PromptInfo>;
   randomFace(seed: number): Promise<Float32Array>;
+  /** Warms the graphs in the background until wasm tier-up is done (see warmup.ts); real work goes first. */
+  warmUp(): Promise<WarmupReport>;
   generate(req: GenerateRequest, onProgress: (p: Progress) => void): Promise<GenerateResult>;
   cancel(): Promise<void>;
 }

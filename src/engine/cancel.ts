@@ -1,4 +1,5 @@
 import { EngineError } from './errors';
+import { yieldToEventLoop } from './yieldTask';
 
 /** Flipped by cancel() or by a newer generate(); the pipeline checks it between awaited steps. */
 export class CancelToken {
@@ -18,7 +19,7 @@ export class CancelToken {
    * from awaits would never let the worker see a message until it finished.
    */
   async checkpoint(): Promise<void> {
-    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    await yieldToEventLoop();
     this.throwIfCancelled();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The UI's handle on the engine worker: the EngineApi with errors decoded to EngineErrors (with
- * `code`) and superseding generate() (see supersede.ts).
+ * `code`) and superseding generate() (see supersede.ts): a newer request stops the one in flight,
+ * except that a draft lets the draft in flight finish.
  */
 import * as Comlink from 'comlink';
 import type { EngineApi, GenerateRequest, GenerateResult, Progress } from './api';
@@ -21,12 +22,15 @@ export function createEngineClient(): EngineApi {
   const generation = new Superseding<GenerateRequest, GenerateResult, Progress>(
     (req, onProgress) => decoded(remote.generate(req, Comlink.proxy(onProgress))),
     () => decoded(remote.cancel()),
+    // During a drag each draft is shown before the next starts: something new appears at every draft's pace.
+    (running, next) => !(running.draft && next.draft),
   );
   return {
     init: (bundleUrl, preference, onProgress) => decoded(remote.init(bundleUrl, preference, Comlink.proxy(onProgress))),
     analyzeImage: (image, pickFace) => decoded(remote.analyzeImage(image, pickFace)),
     promptInfo: (prompt) => decoded(remote.promptInfo(prompt)),
     randomFace: (seed) => decoded(remote.randomFace(seed)),
+    warmUp: () => decoded(remote.warmUp()),
     generate: (req, onProgress) => generation.submit(req, onProgress),
     cancel: () => generation.cancel(),
   };

@@ -28,10 +28,12 @@ import { CancelToken } from './cancel';
 import { deviceLostError, EngineError } from './errors';
 import { configureOrt, watchWebGpuDevice } from './ort';
 import { Pipeline } from './pipeline';
+import { projectLatent } from '../diffusion/latentPreview';
 import { Serial } from './serial';
 import { BackendFailure, GraphSet } from './sessions';
 import { PhaseTimes } from './timings';
 import type { Feeds, Outputs } from './tensors';
+import { Warmup, WARMUP_LIMITS, type WarmupReport } from './warmup';
 
 interface Loaded {
   bundle: ArrivingBundle; // every file arrived
@@ -90,6 +92,7 @@ export class Engine {
   private abandonedRun = false;
   private switching: Promise<void> | null = null;
   private current: CancelToken | null = null;
+  private warmup: Warmup | null = null;
 
   async init(bundleUrl: string, preference: BackendPreference, onProgress: (p: Progress) => void): Promise<EngineInfo> {
     const t0 = performance.now();
@@ -295,7 +298,47 @@ export class Engine {
     }
   }
 
-  async analyzeImage(image: Blob, pickFace?: number): Promise<FaceAnalysis> {
+  /**
+   * Runs the graphs at the app's shapes until the U-Net's time per call stops falling (wasm tier-up),
+   * pausing whenever real work comes; resolves when it ends. On WebGPU one round (one step) compiles
+   * the kernels.
+   */
+  warmUp(): Promise<WarmupReport> {
+    const { pipeline, bundle } = this.require();
+    const m = bundle.manifest;
+    const S = m.face_embedder.input_size;
+    let round = 0;
+    const limits = this.backend === 'webgpu' ? { ...WARMUP_LIMITS, maxBusyMs: 0 } : WARMUP_LIMITS;
+    this.warmup ??= new Warmup(async (token) => {
+      round++;
+      const out = await pipeline.generate(
+        {
+          prompt: '',
+          faceEmbedding: sampleFacePrior(m.face_prior, new Rng(round)),
+          ...m.defaults,
+          steps: this.backend === 'webgpu' ? 1 : m.defaults.steps,
+          seed: round,
+        },
+        token,
+      );
+      token.throwIfCancelled();
+      await this.runGraph('face_embedder', { pixel_values: { data: new Float32Array(3 * S * S), dims: [1, 3, S, S] } });
+      const unet = out.graphTimes.unet!;
+      return unet.ms / unet.calls;
+    }, limits);
+    return this.warmup.run();
+  }
+
+  /** Real work: the warm-up (if any) waits for it. */
+  private foreground<T>(job: () => Promise<T>): Promise<T> {
+    return this.warmup ? this.warmup.foreground(job) : job();
+  }
+
+  analyzeImage(image: Blob, pickFace?: number): Promise<FaceAnalysis> {
+    return this.foreground(() => this.analyze(image, pickFace));
+  }
+
+  private async analyze(image: Blob, pickFace?: number): Promise<FaceAnalysis> {
     const { bundle, detector } = this.require();
     const m = bundle.manifest;
     const t0 = performance.now();
@@ -355,13 +398,19 @@ export class Engine {
     return sampleFacePrior(this.require().bundle.manifest.face_prior, new Rng(seed));
   }
 
-  async generate(req: GenerateRequest, onProgress: (p: Progress) => void): Promise<GenerateResult> {
+  generate(req: GenerateRequest, onProgress: (p: Progress) => void): Promise<GenerateResult> {
+    return this.foreground(() => this.generateNow(req, onProgress));
+  }
+
+  private async generateNow(req: GenerateRequest, onProgress: (p: Progress) => void): Promise<GenerateResult> {
     // Set before any await, so a cancel() sent right after this call always finds this run's token.
     this.current?.cancel();
     const token = new CancelToken();
     this.current = token;
     try {
-      const { pipeline } = this.require();
+      const { pipeline, bundle } = this.require();
+      const m = bundle.manifest;
+      const preview = req.previews ? m.latent_preview : undefined;
       const t0 = performance.now();
       const graphs = this.graphs;
       const running = pipeline.generate(
@@ -377,6 +426,12 @@ export class Engine {
         token,
         {
           onStep: (step, steps) => onProgress({ kind: 'step', step, steps }),
+          ...(preview
+            ? {
+                onLatent: (latent: Float32Array, step: number, steps: number) =>
+                  onProgress({ kind: 'preview', step, steps, image: projectLatent(latent, preview, m.latent_size, m.latent_size) }),
+              }
+            : {}),
           onDecode: () => onProgress({ kind: 'decode' }),
         },
       );
@@ -408,6 +463,8 @@ export class Engine {
   }
 
   private async dispose(): Promise<void> {
+    this.warmup?.stop();
+    this.warmup = null;
     this.cancel();
     this.loaded?.detector.close();
     this.loaded = null;

@@ -120,6 +120,10 @@ export class GpuOps implements TensorOps {
     return next;
   }
 
+  predictedLatent(): null {
+    return null; // a read-back per step would stall the queue that keeps the GPU busy
+  }
+
   dispose(value: GraphValue): void {
     if (value instanceof GpuTensor) value.dispose();
   }

@@ -35,6 +35,12 @@ export interface DeviceStats extends TransferCounts {
   liveTensors: number;
 }
 
+/**
+ * Wall-clock ms inside each graph's runs during one generation, and the runs. On wasm a run's time is
+ * its computation; on WebGPU a run returns once its work is queued, so the GPU's time is not in it.
+ */
+export type GraphTimes = Partial<Record<GraphName, { calls: number; ms: number }>>;
+
 export interface GenerationOutput {
   width: number;
   height: number;
@@ -42,10 +48,13 @@ export interface GenerationOutput {
   unetCalls: number;
   unetBatch: number;
   deviceStats: DeviceStats;
+  graphTimes: GraphTimes;
 }
 
 export interface GenerationHooks {
   onStep?: (step: number, steps: number) => void;
+  /** After each step: the (C, h, w) clean latent it predicts (backends that hold latents in JS memory only). */
+  onLatent?: (latent: Float32Array, step: number, steps: number) => void;
   onDecode?: () => void;
 }
 
@@ -125,7 +134,13 @@ export class Pipeline {
    * The U-Net contexts for the prompt. A cached text encoding is used without an await in between,
    * so no other generation can evict (and free) it while it is read.
    */
-  private async contexts(ops: TensorOps, prompt: string, faceTokens: GraphValue | null, plan: GuidancePlan): Promise<GraphValue> {
+  private async contexts(
+    ops: TensorOps,
+    run: RunGraph,
+    prompt: string,
+    faceTokens: GraphValue | null,
+    plan: GuidancePlan,
+  ): Promise<GraphValue> {
     if (this.cacheOps !== ops) {
       [...this.textCache.keys()].forEach((p) => this.evict(p));
       this.cacheOps = ops;
@@ -143,7 +158,7 @@ export class Pipeline {
         if (row.length !== L) throw new EngineError('internal', `tokenizer returned ${row.length} ids, expected ${L}`);
         row.forEach((id, i) => (ids[b * L + i] = BigInt(id)));
       });
-      const out = await this.runGraph('text_encoder', { input_ids: { data: ids, dims: [2, L] } });
+      const out = await run('text_encoder', { input_ids: { data: ids, dims: [2, L] } });
       text = output(out, 'last_hidden_state', 'text_encoder', 2 * L * D, ops);
       if (this.cacheOps !== ops) {
         // The backend switched while this (superseded) generation waited: use the encoding once.
@@ -161,9 +176,9 @@ export class Pipeline {
     return ops.contexts(text, faceTokens, this.manifest.face_token_positions, plan.conditions);
   }
 
-  private async projectFace(ops: TensorOps, embedding: Float32Array): Promise<GraphValue> {
+  private async projectFace(ops: TensorOps, run: RunGraph, embedding: Float32Array): Promise<GraphValue> {
     const E = this.manifest.face_embedder.embedding_width;
-    const out = await this.runGraph('face_projector', { face_embedding: { data: embedding, dims: [1, E] } });
+    const out = await run('face_projector', { face_embedding: { data: embedding, dims: [1, E] } });
     return output(out, 'face_tokens', 'face_projector', this.manifest.face_token_positions.length * this.manifest.context_width, ops);
   }
 
@@ -180,6 +195,17 @@ export class Pipeline {
     const scheduler = new DDIMScheduler(m.scheduler);
     scheduler.setTimesteps(req.steps);
 
+    const graphTimes: GraphTimes = {};
+    const run: RunGraph = async (graph, feeds) => {
+      const start = performance.now();
+      try {
+        return await this.runGraph(graph, feeds);
+      } finally {
+        const entry = (graphTimes[graph] ??= { calls: 0, ms: 0 });
+        entry.calls++;
+        entry.ms += performance.now() - start;
+      }
+    };
     // Device tensors of this generation, released however it ends (cached text encodings excepted).
     const held = new Set<GraphValue>();
     const hold = (v: GraphValue) => (held.add(v), v);
@@ -189,9 +215,9 @@ export class Pipeline {
     };
     try {
       token.throwIfCancelled();
-      const faceTokens = req.faceEmbedding ? hold(await this.projectFace(ops, req.faceEmbedding)) : null;
+      const faceTokens = req.faceEmbedding ? hold(await this.projectFace(ops, run, req.faceEmbedding)) : null;
       token.throwIfCancelled();
-      const contexts = hold(await this.contexts(ops, req.prompt, faceTokens, plan));
+      const contexts = hold(await this.contexts(ops, run, req.prompt, faceTokens, plan));
       if (faceTokens) release(faceTokens);
 
       // DDIM's initial noise sigma is 1, so the seeded normals are the initial latents as they are.
@@ -205,7 +231,7 @@ export class Pipeline {
       for (let i = 0; i < steps; i++) {
         await token.checkpoint();
         const t = scheduler.timesteps[i];
-        const out = await this.runGraph('unet', {
+        const out = await run('unet', {
           sample,
           timestep: { data: new Float32Array(n).fill(t), dims: [n] },
           encoder_hidden_states: contexts,
@@ -215,17 +241,20 @@ export class Pipeline {
         token.throwIfCancelled();
         // After the last step the decoder's input: one latent, divided by the VAE scaling factor.
         const next = i + 1 < steps ? { rows: n, divisor: 1 } : { rows: 1, divisor: m.vae_scaling_factor };
-        const stepped = hold(ops.guidedStep(eps, sample, plan, scheduler.stepCoefficients(t), next));
+        const k = scheduler.stepCoefficients(t);
+        const latent = hooks.onLatent ? ops.predictedLatent(eps, sample, plan, k) : null;
+        const stepped = hold(ops.guidedStep(eps, sample, plan, k, next));
         release(eps);
         release(sample);
         sample = stepped;
         hooks.onStep?.(i + 1, steps);
+        if (latent) hooks.onLatent?.(latent, i + 1, steps);
       }
       release(contexts);
 
       await token.checkpoint();
       hooks.onDecode?.();
-      const decoded = await this.runGraph('vae_decoder', { latent_sample: sample });
+      const decoded = await run('vae_decoder', { latent_sample: sample });
       release(sample);
       const size = m.image_size;
       const image = hold(output(decoded, 'sample', 'vae_decoder', 3 * size * size, ops));
@@ -237,7 +266,7 @@ export class Pipeline {
         downloads: ops.transfers.downloads - before.downloads,
         liveTensors: ops.liveTensors,
       };
-      return { width: size, height: size, rgba, unetCalls, unetBatch: n, deviceStats };
+      return { width: size, height: size, rgba, unetCalls, unetBatch: n, deviceStats, graphTimes };
     } finally {
       held.forEach((v) => ops.dispose(v));
     }

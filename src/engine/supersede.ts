@@ -2,10 +2,11 @@ import { EngineError, toEngineError } from './errors';
 
 /**
  * At most one run in flight and one request waiting: a new submit() replaces the waiting one
- * (rejected as 'cancelled') and asks the running one to stop, so requests never queue up.
+ * (rejected as 'cancelled') and asks the running one to stop, so requests never queue up, unless
+ * `mayInterrupt(running, next)` says no: then the new request waits for the running one to finish.
  */
 export class Superseding<Req, Res, P> {
-  private running = false;
+  private running: Req | null = null;
   private pending: {
     req: Req;
     onProgress: (p: P) => void;
@@ -17,14 +18,15 @@ export class Superseding<Req, Res, P> {
     private readonly run: (req: Req, onProgress: (p: P) => void) => Promise<Res>,
     /** Asks the run in flight to stop; it then rejects with code 'cancelled'. */
     private readonly stopRunning: () => Promise<void>,
+    private readonly mayInterrupt: (running: Req, next: Req) => boolean = () => true,
   ) {}
 
   submit(req: Req, onProgress: (p: P) => void): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       this.dropPending('Superseded by a newer request');
       this.pending = { req, onProgress, resolve, reject };
-      if (this.running) void this.stopRunning().catch(() => undefined);
-      else this.startNext();
+      if (this.running === null) this.startNext();
+      else if (this.mayInterrupt(this.running, req)) void this.stopRunning().catch(() => undefined);
     });
   }
 
@@ -43,11 +45,11 @@ export class Superseding<Req, Res, P> {
     const job = this.pending;
     this.pending = null;
     if (!job) return;
-    this.running = true;
+    this.running = job.req;
     this.run(job.req, job.onProgress)
       .then(job.resolve, (err: unknown) => job.reject(toEngineError(err)))
       .finally(() => {
-        this.running = false;
+        this.running = null;
         this.startNext();
       });
   }

@@ -4,7 +4,7 @@
  * module), on WebGPU kernels over buffers that never leave the GPU (gpuOps.ts).
  */
 import { buildContexts } from '../diffusion/context';
-import { ddimStep, type DdimStepCoefficients } from '../diffusion/ddim';
+import { ddimStep, predictOriginal, type DdimStepCoefficients } from '../diffusion/ddim';
 import { combineGuidance, type Condition, type GuidancePlan } from '../diffusion/guidance';
 import { hostFloat32, type GraphValue, type TransferCounts } from './tensors';
 
@@ -34,6 +34,11 @@ export interface TensorOps {
    * `k` from the latent in row 0 of `sample` (the U-Net input: n equal rows).
    */
   guidedStep(eps: GraphValue, sample: GraphValue, plan: GuidancePlan, k: DdimStepCoefficients, out: StepOutput): GraphValue;
+  /**
+   * The (C, h, w) clean latent the same step predicts, in JS memory, for a preview; null where reading
+   * it would cost a GPU read-back (WebGPU).
+   */
+  predictedLatent(eps: GraphValue, sample: GraphValue, plan: GuidancePlan, k: DdimStepCoefficients): Float32Array | null;
   dispose(value: GraphValue): void;
 }
 
@@ -61,6 +66,11 @@ export const cpuOps: TensorOps = {
     const data = new Float32Array(out.rows * size);
     for (let b = 0; b < out.rows; b++) data.set(latent, b * size);
     return { data, dims: [out.rows, ...latentDims] };
+  },
+
+  predictedLatent(eps, sample, plan, k) {
+    const guided = combineGuidance(hostFloat32(eps, 'U-Net output'), plan);
+    return predictOriginal(guided, hostFloat32(sample, 'sample').subarray(0, guided.length), k);
   },
 
   dispose: () => undefined,

@@ -36,6 +36,7 @@ const api: EngineApi = {
       const r = await engine.generate(req, onProgress);
       return Comlink.transfer(r, [r.rgba.buffer]);
     }),
+  warmUp: () => guard(() => engine.warmUp()),
   cancel: () => guard(() => engine.cancel()),
 };
 

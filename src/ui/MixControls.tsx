@@ -6,6 +6,7 @@ export function MixControls() {
   const t = useStore((s) => s.t);
   const variety = useStore((s) => s.variety);
   const setParam = useStore((s) => s.setParam);
+  const setDragging = useStore((s) => s.setDragging);
   const perImage = useStore((s) => s.randomFacePerImage);
   const both = useStore((s) => !s.randomFacePerImage && s.faces.A.embedding !== null && s.faces.B.embedding !== null);
   const any = useStore((s) => !s.randomFacePerImage && (s.faces.A.embedding !== null || s.faces.B.embedding !== null));
@@ -24,6 +25,7 @@ export function MixControls() {
         step={0.05}
         value={t}
         format={(v) => v.toFixed(2)}
+        onDrag={setDragging}
         onChange={(v) => setParam('t', v)}
         disabled={!both}
         hint={both ? '0 = face A, 1 = face B' : perImage ? 'Not used with a random face per image' : 'Give both faces to blend them'}
@@ -35,6 +37,7 @@ export function MixControls() {
         step={0.05}
         value={variety}
         format={(v) => v.toFixed(2)}
+        onDrag={setDragging}
         onChange={(v) => setParam('variety', v)}
         disabled={!any}
         hint="Random noise on the face embedding (relative to its size); the seed picks the noise"

@@ -10,10 +10,12 @@ export interface SliderProps {
   format?: (value: number) => string;
   disabled?: boolean;
   hint?: string;
+  /** Called with true when a pointer starts dragging the thumb and false when it lets go. */
+  onDrag?: (dragging: boolean) => void;
 }
 
 /** A labelled range input that shows its value. */
-export function Slider({ label, value, min, max, step, onChange, format = String, disabled, hint }: SliderProps) {
+export function Slider({ label, value, min, max, step, onChange, format = String, disabled, hint, onDrag }: SliderProps) {
   const id = useId();
   const shown = format(value);
   return (
@@ -29,6 +31,18 @@ export function Slider({ label, value, min, max, step, onChange, format = String
         disabled={disabled}
         aria-valuetext={shown}
         onChange={(e) => onChange(Number(e.target.value))}
+        onPointerDown={() => {
+          if (!onDrag) return;
+          onDrag(true);
+          // The pointer may be released anywhere on the page.
+          const end = () => {
+            window.removeEventListener('pointerup', end);
+            window.removeEventListener('pointercancel', end);
+            onDrag(false);
+          };
+          window.addEventListener('pointerup', end);
+          window.addEventListener('pointercancel', end);
+        }}
       />
       <output htmlFor={id}>{shown}</output>
       {hint && <small className="hint">{hint}</small>}

@@ -11,6 +11,7 @@ export function Sliders() {
   const steps = useStore((s) => s.steps);
   const seed = useStore((s) => s.seed);
   const setParam = useStore((s) => s.setParam);
+  const setDragging = useStore((s) => s.setDragging);
   return (
     <section className="panel" aria-labelledby="sliders-title">
       <h2 id="sliders-title">Guidance</h2>
@@ -21,6 +22,7 @@ export function Sliders() {
         step={0.5}
         value={w}
         format={fixed(1)}
+        onDrag={setDragging}
         onChange={(v) => setParam('w', v)}
         hint="How strongly the prompt and face are followed"
       />
@@ -31,6 +33,7 @@ export function Sliders() {
         step={0.05}
         value={c}
         format={fixed(2)}
+        onDrag={setDragging}
         onChange={(v) => setParam('c', v)}
         hint="1 = plain guidance; other values add prompt-only or face-only terms (more rows per U-Net call)"
       />
@@ -41,10 +44,11 @@ export function Sliders() {
         step={0.05}
         value={a}
         format={fixed(2)}
+        onDrag={setDragging}
         onChange={(v) => setParam('a', v)}
         hint="When c ≠ 1: share of the face-without-prompt term against the prompt-without-face term"
       />
-      <Slider label="Steps" min={1} max={50} step={1} value={steps} onChange={(v) => setParam('steps', v)} />
+      <Slider label="Steps" min={1} max={50} step={1} value={steps} onDrag={setDragging} onChange={(v) => setParam('steps', v)} />
       <div className="row seed">
         <label htmlFor="seed">Seed</label>
         <input

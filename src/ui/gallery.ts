@@ -6,9 +6,9 @@ import { placeFace } from './faceActions';
 
 let nextId = 1;
 
-/** Adds a finished image (an image with the same settings already there moves to the front instead). */
-export function addToGallery(result: ShownResult, extra: Partial<GalleryItem> = {}): GalleryItem {
-  const item: GalleryItem = { ...result, id: nextId++, createdAt: new Date(), ...extra };
+/** Adds a finished full image, never a draft (an image with the same settings already there moves to the front instead). */
+export function addToGallery(result: Omit<ShownResult, 'draft'>, extra: Partial<GalleryItem> = {}): GalleryItem {
+  const item: GalleryItem = { ...result, draft: false, id: nextId++, createdAt: new Date(), ...extra };
   useStore.setState((s) => ({
     gallery: [item, ...s.gallery.filter((g) => !sameSettings(g.settings, item.settings))].slice(0, GALLERY_LIMIT),
   }));

@@ -28,10 +28,23 @@ export async function startEngine(client: EngineClient, options: UrlOptions): Pr
     if (info.backend === 'wasm' && info.fallbackReason !== null) {
       s.raise('backend', { level: 'warning', title: 'Using wasm', detail: info.fallbackReason });
     }
+    if (options.warmup) void warmUp(client);
   } catch (err) {
     const s = useStore.getState();
     update({ preparing: null, stage: 'failed' });
     useStore.setState({ queued: { A: [], B: [] } });
     s.raise('bundle', noticeFromError(err, `Bundle "${options.bundleName}" (${options.bundleUrl})`));
+  }
+}
+
+/** Warms the graphs in the background (real work goes first); its outcome is kept for the bench and tests. */
+async function warmUp(client: EngineClient): Promise<void> {
+  const s = useStore.getState();
+  s.setWarmup({ state: 'running' });
+  try {
+    s.setWarmup({ state: 'done', report: await client.warmUp() });
+  } catch (err) {
+    // Not worth an alert: the images are only slower for the first seconds.
+    s.setWarmup({ state: 'failed', message: err instanceof Error ? err.message : String(err) });
   }
 }

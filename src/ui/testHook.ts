@@ -1,4 +1,4 @@
-import type { Backend, GenerateRequest } from '../engine/api';
+import type { Backend, GenerateRequest, GraphTimes } from '../engine/api';
 import { useStore, type AppState } from '../store';
 import type { EngineClient } from './engineContext';
 import type { UrlOptions } from './urlOptions';
@@ -11,6 +11,7 @@ export interface TimedGeneration {
   unetCalls: number;
   unetBatch: number;
   backend: Backend;
+  graphTimes: GraphTimes;
 }
 
 /** What e2e tests and the benchmark reach through page.evaluate (only with ?test=1). */
@@ -41,6 +42,7 @@ export function installTestHook(client: EngineClient, options: UrlOptions): void
         unetCalls: r.unetCalls,
         unetBatch: r.unetBatch,
         backend: r.backend,
+        graphTimes: r.graphTimes,
       };
     },
   };

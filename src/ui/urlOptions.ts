@@ -9,6 +9,8 @@ export interface UrlOptions {
   test: boolean;
   /** Overrides the bundle's default step count (e2e runs on slow software WebGPU use few steps). */
   steps: number | null;
+  /** ?warmup=0 skips warming the graphs after load (the bench's control measurement). */
+  warmup: boolean;
   /** Problems with the parameters, shown to the user; the defaults are used instead. */
   problems: string[];
 }
@@ -44,12 +46,16 @@ export function parseUrlOptions(search: string, modelsBase = '/models/'): UrlOpt
     else problems.push(`Invalid steps "${stepsParam}": using the bundle's default`);
   }
 
+  const warmupParam = params.get('warmup');
+  if (warmupParam !== null && warmupParam !== '0' && warmupParam !== '1') problems.push(`Invalid warmup "${warmupParam}": use 0 or 1`);
+
   return {
     bundleName,
     bundleUrl: `${modelsBase}${bundleName}/`,
     backend,
     test: params.get('test') === '1',
     steps,
+    warmup: warmupParam !== '0',
     problems,
   };
 }

@@ -46,7 +46,8 @@ export async function runVariations(client: EngineClient, count: number, byLiken
   const made: GalleryItem[] = [];
   try {
     for (let i = 0; i < count && running === token; i++) {
-      const job = jobFromState(useStore.getState(), randomSeed());
+      const state = useStore.getState();
+      const job = jobFromState(state, 'batch', randomSeed());
       let result;
       try {
         result = await client.generate(job.req, () => undefined);
@@ -55,8 +56,9 @@ export async function runVariations(client: EngineClient, count: number, byLiken
         update({ stopped: `Stopped after ${made.length} of ${count}: a newer request or Cancel took over.` });
         return;
       }
+      const { settings, faceEmbedding } = job;
       const item = addToGallery(
-        { ...result, requestId: 0, steps: job.req.steps, settings: job.settings, faceEmbedding: job.faceEmbedding },
+        { ...result, requestId: 0, steps: job.req.steps, settings, faceEmbedding, version: state.paramsVersion },
         { variation: true },
       );
       if (byLikeness) {

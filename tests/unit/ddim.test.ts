@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import golden from '../golden/diffusion.json';
 import type { SchedulerSpec } from '../../src/bundle/manifest';
-import { ddimStep, DDIMScheduler } from '../../src/diffusion/ddim';
+import { ddimStep, DDIMScheduler, predictOriginal } from '../../src/diffusion/ddim';
 import { Rng } from '../../src/diffusion/rng';
 
 // Goldens: diffusers 0.42.1 DDIMScheduler, written by training/face0/goldens_diffusion.py.
@@ -77,5 +77,22 @@ describe('DDIMScheduler.stepCoefficients + ddimStep (the form the WebGPU kernel 
     expect([k.sqrtAlphaPrev, k.sqrtBetaPrev]).toEqual([1, 0]);
     const out = ddimStep(Float32Array.from([0, 0]), Float32Array.from([50, -50]), k);
     expect(Array.from(out)).toEqual([1, -1]);
+  });
+
+  it('predictOriginal is the x0 the step uses: the clean part of a noised sample, clipped like the step', () => {
+    const scheduler = new DDIMScheduler(base);
+    scheduler.setTimesteps(10);
+    const t = scheduler.timesteps[3];
+    const k = scheduler.stepCoefficients(t);
+    const x0 = new Rng(3).normal(16);
+    const noise = new Rng(4).normal(16);
+    const xt = x0.map((x, i) => k.sqrtAlphaT * x + k.sqrtBetaT * noise[i]);
+    predictOriginal(noise, xt, k).forEach((x, i) => expect(Math.abs(x - x0[i])).toBeLessThan(1e-5));
+    // The step is sqrtAlphaPrev * x0 + sqrtBetaPrev * eps with that x0.
+    const stepped = ddimStep(noise, xt, k);
+    const predicted = predictOriginal(noise, xt, k);
+    stepped.forEach((v, i) => expect(Math.abs(v - (k.sqrtAlphaPrev * predicted[i] + k.sqrtBetaPrev * noise[i]))).toBeLessThan(1e-5));
+    const clipped = predictOriginal(Float32Array.from([0, 0]), Float32Array.from([50, -50]), { ...k, clipRange: 1 });
+    expect(Array.from(clipped)).toEqual([1, -1]);
   });
 });

@@ -145,4 +145,42 @@ describe('Superseding', () => {
     finishers[1]();
     expect(await c).toBe(30);
   });
+
+
+  it('lets the run in flight finish when mayInterrupt says no (a draft after a draft), and runs the newest after it', async () => {
+    interface Req {
+      id: number;
+      draft: boolean;
+    }
+    const started: number[] = [];
+    let stops = 0;
+    const finishers: (() => void)[] = [];
+    const s = new Superseding<Req, number, never>(
+      (req) => {
+        started.push(req.id);
+        return new Promise<number>((resolve) => finishers.push(() => resolve(req.id)));
+      },
+      async () => {
+        stops++;
+      },
+      (running, next) => !(running.draft && next.draft),
+    );
+    const settle = (p: Promise<number>) => p.then((v) => v, (e) => toEngineError(e).code);
+    const a = settle(s.submit({ id: 1, draft: true }, () => undefined));
+    const b = settle(s.submit({ id: 2, draft: true }, () => undefined));
+    const c = settle(s.submit({ id: 3, draft: true }, () => undefined));
+    expect(stops).toBe(0); // drafts wait for the draft in flight
+    expect(await b).toBe('cancelled'); // replaced by a newer waiting draft
+    finishers[0]();
+    expect(await a).toBe(1); // shown, not cancelled
+    await new Promise((r) => setTimeout(r, 0));
+    expect(started).toEqual([1, 3]);
+    const d = settle(s.submit({ id: 4, draft: false }, () => undefined));
+    expect(stops).toBe(1); // the final image stops the draft in flight
+    finishers[1]();
+    expect(await c).toBe(3);
+    await new Promise((r) => setTimeout(r, 0));
+    finishers[2]();
+    expect(await d).toBe(4);
+  });
 });

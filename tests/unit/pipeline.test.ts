@@ -226,6 +226,7 @@ function trackedDevice() {
     upload: (data, dims) => track(cpuOps.upload(data, dims)),
     contexts: (...args) => track(cpuOps.contexts(...args)),
     guidedStep: (...args) => track(cpuOps.guidedStep(...args)),
+    predictedLatent: (...args) => cpuOps.predictedLatent(...args),
     dispose: (v) => {
       if (!live.delete(v)) problems.push(`disposed a tensor twice or one it does not own (dims ${v.dims})`);
     },

@@ -4,7 +4,7 @@ import { parseUrlOptions } from '../../src/ui/urlOptions';
 describe('parseUrlOptions', () => {
   it('defaults to the default bundle, automatic backend, no test hook', () => {
     const o = parseUrlOptions('');
-    expect(o).toMatchObject({ bundleName: 'default', bundleUrl: '/models/default/', backend: 'auto', test: false, steps: null });
+    expect(o).toMatchObject({ bundleName: 'default', bundleUrl: '/models/default/', backend: 'auto', test: false, steps: null, warmup: true });
     expect(o.problems).toEqual([]);
   });
 
@@ -18,6 +18,14 @@ describe('parseUrlOptions', () => {
     expect(o.bundleName).toBe('default');
     expect(o.problems).toHaveLength(1);
     expect(o.problems[0]).toContain('Invalid bundle name');
+  });
+
+  it('turns the warm-up off with warmup=0 and reports other values', () => {
+    expect(parseUrlOptions('?warmup=0').warmup).toBe(false);
+    expect(parseUrlOptions('?warmup=1').warmup).toBe(true);
+    const o = parseUrlOptions('?warmup=no');
+    expect(o.warmup).toBe(true);
+    expect(o.problems).toEqual(['Invalid warmup "no": use 0 or 1']);
   });
 
   it('reports an unknown backend and bad steps and keeps the defaults', () => {

@@ -34,8 +34,15 @@ describe('validateManifest', () => {
     ],
     ['escaping path', (m: any) => (m.files['../secret'] = { bytes: 1, sha256: '0'.repeat(64) }), /files\["..\/secret"\]: path must be relative/],
     ['absolute URL', (m: any) => (m.files['https://x/y'] = { bytes: 1, sha256: '0'.repeat(64) }), /path must be relative/],
+    ['preview channels', (m: any) => (m.latent_preview.weights[1] = [0.1, 0.2]), /latent_preview.weights\[1\]: must have 4 entries, has 2/],
+    ['preview rows', (m: any) => m.latent_preview.weights.pop(), /latent_preview.weights: must have 3 entries, has 2/],
+    ['preview bias', (m: any) => (m.latent_preview.bias = [0, 'x', 0]), /latent_preview.bias\[1\]: must be a finite number/],
   ])('refuses %s', (_name, edit, pattern) => {
     expect(problemOf(mutated(edit))).toMatch(pattern);
+  });
+
+  it('accepts a manifest without a latent preview (older bundles)', () => {
+    expect(validateManifest(mutated((m) => delete m.latent_preview)).latent_preview).toBeUndefined();
   });
 
   it('refuses a projector trained for another embedder, naming both ids', () => {

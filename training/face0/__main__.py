@@ -2,7 +2,7 @@
 
 import argparse
 
-from face0 import attributes, augment, evaluate, export, pack, sample, train
+from face0 import attributes, augment, evaluate, export, latent_preview, pack, sample, train
 
 STAGES = {
     "export": export,
@@ -15,6 +15,7 @@ STAGES = {
     "evaluate": evaluate,
     "train-attributes": attributes,
     "pack": pack,
+    "latent-preview": latent_preview,
 }
 
 

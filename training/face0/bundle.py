@@ -191,6 +191,27 @@ def _decoder_problems(decoder: dict, channels: int) -> list[str]:
     return problems
 
 
+def _latent_preview_problems(manifest: dict) -> list[str]:
+    """The optional `latent_preview`: 3 rows of latent_channels finite weights and 3 finite biases."""
+    preview = manifest.get("latent_preview")
+    if preview is None:
+        return []
+    try:
+        weights = np.asarray(preview["weights"], dtype=np.float64)
+        bias = np.asarray(preview["bias"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError) as err:
+        return [f"latent_preview: needs numeric weights and bias ({err})"]
+    channels = manifest["latent_channels"]
+    problems = []
+    if weights.shape != (3, channels) or bias.shape != (3,):
+        problems.append(
+            f"latent_preview: weights {weights.shape} / bias {bias.shape}, expected (3, {channels}) / (3,)"
+        )
+    elif not (np.isfinite(weights).all() and np.isfinite(bias).all()):
+        problems.append("latent_preview: weights and bias must be finite")
+    return problems
+
+
 def validate_bundle(bundle_dir: str | Path) -> list[str]:
     """Everything wrong with a bundle, one message per problem naming the file; empty if it is valid."""
     bundle_dir = Path(bundle_dir)
@@ -235,4 +256,5 @@ def validate_bundle(bundle_dir: str | Path) -> list[str]:
         problems += _external_data_problems(manifest[graph], files, model)
     problems += _prior_problems(manifest["face_prior"], manifest["face_embedder"]["embedding_width"])
     problems += _decoder_problems(manifest["vae_decoder"], manifest["latent_channels"])
+    problems += _latent_preview_problems(manifest)
     return problems

@@ -185,6 +185,13 @@ CELEBA128_TAEF2 = ModelConfig(
         block_out_channels=(), layers_per_block=0, latent_channels=32, scaling_factor=1.0, kind="taef2"
     ),
     projector=ProjectorConfig(embedding_width=EMBEDDING_WIDTH),
+    # DDPM's linear betas, not SD's: on 32x16x16 standardised TAEF2 latents SD's schedule leaves the top
+    # principal components at SNR 1.8 at t = 999 (14 nats of the image), so a model trained on it never
+    # learns to start from pure noise (sampled faces came out in colour casts while its x0-predictions
+    # were good). These betas leave 0.13 nats at t = 999; "trailing" spacing starts sampling there.
+    scheduler=SchedulerConfig(
+        beta_schedule="linear", beta_start=0.0001, beta_end=0.02, steps_offset=0, timestep_spacing="trailing"
+    ),
     defaults=GuidanceDefaults(steps=10),
 )
 

@@ -7,6 +7,7 @@ graph (pixel = (sample + 1) * 127.5).
 
 import argparse
 import csv
+import json
 import shutil
 import statistics
 import tempfile
@@ -27,6 +28,7 @@ from face0.bundle import (
     BUNDLE_FORMAT,
     BUNDLE_FORMAT_VERSION,
     GRAPH_IO,
+    MANIFEST_FILE,
     validate_bundle,
     write_manifest,
 )
@@ -44,6 +46,7 @@ from face0.facemodels.embedder import (
     MEAN_RGB,
     STD_RGB,
 )
+from face0.latent_preview import PREVIEW_IMAGES, add_latent_preview
 from face0.models import (
     CLIP_BOS_ID,
     CLIP_EOS_ID,
@@ -449,8 +452,10 @@ def export_bundle(
     float16: bool,
     seed: int,
     external_data_threshold: int = EXTERNAL_DATA_THRESHOLD,
-) -> tuple[dict, dict]:
-    """Writes a complete, validated bundle for `models`; returns (manifest, export_graphs report)."""
+    preview_images: int = PREVIEW_IMAGES,
+) -> tuple[dict, dict, dict]:
+    """Writes a complete, validated bundle for `models`, its latent preview fitted on `preview_images`
+    sampled images; returns (manifest, export_graphs report, the preview fit's report)."""
     out.mkdir(parents=True, exist_ok=True)
     report = export_graphs(models, out, float16, seed, external_data_threshold)
     for source in (
@@ -466,11 +471,13 @@ def export_bundle(
     manifest = bundle_manifest(
         models.config, decoder_spec(models), name, license, description, words, face_prior, external_data
     )
-    manifest = write_manifest(out, manifest)
+    write_manifest(out, manifest)
+    preview = add_latent_preview(out, preview_images, None, seed, threads=1)
+    manifest = json.loads((out / MANIFEST_FILE).read_text())
     problems = validate_bundle(out)
     if problems:
         raise ValueError(f"invalid bundle {out}:\n" + "\n".join(problems))
-    return manifest, report
+    return manifest, report, preview
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -539,12 +546,16 @@ def run(args: argparse.Namespace) -> None:
     face_prior = fit_face_prior(embeddings, args.prior_components, args.seed)
     print(f"face prior: {args.prior_components} components fitted on {len(embeddings)} embeddings")
 
-    manifest, report = export_bundle(
+    manifest, report, preview = export_bundle(
         models, args.out, args.name, args.license, args.description, face_prior, args.face_models,
         args.clip_dir, args.float16, args.seed, args.external_data_threshold,
     )  # fmt: skip
     for graph, entry in report.items():
         print(f"{graph}: {entry}")
+    print(
+        f"latent_preview: held-out error {preview['mae_levels']:.1f} levels "
+        f"(predicting the mean colour: {preview['mean_colour_mae']:.1f}) on {preview['latents']} latents"
+    )
     total = sum(entry["bytes"] for entry in manifest["files"].values())
     print(f"bundle {args.out}: {len(manifest['files'])} files, {total / 2**20:.1f} MiB")
 

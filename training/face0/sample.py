@@ -9,6 +9,7 @@ on latents / vae_scaling_factor, clamped to [-1, 1], pixel = (sample + 1) * 127.
 
 import argparse
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
@@ -108,8 +109,11 @@ def sample_image(
     w: float,
     c: float,
     a: float,
+    on_step: Callable[[torch.Tensor], None] | None = None,
 ) -> np.ndarray:
-    """One image as (H, W, 3) float32 in [-1, 1]; `manifest` needs the fields bundle_fields() gives."""
+    """One image as (H, W, 3) float32 in [-1, 1]; `manifest` needs the fields bundle_fields() gives.
+    `on_step` receives each step's prediction of the clean latent, (1, C, h, w) before the division by
+    vae_scaling_factor (what the app's step previews show)."""
     plan = plan_guidance(w, c, a, face_embedding is not None)
     ids = torch.from_numpy(tokenizer([prompt, ""]))
     text = graphs.text_encoder(ids)
@@ -127,7 +131,10 @@ def sample_image(
     n = len(plan.conditions)
     for t in scheduler.timesteps:
         eps = graphs.unet(latents.expand(n, -1, -1, -1), torch.full((n,), float(t)), contexts)
-        latents = scheduler.step(combine_guidance(eps, plan)[None], t, latents).prev_sample
+        step = scheduler.step(combine_guidance(eps, plan)[None], t, latents)
+        latents = step.prev_sample
+        if on_step is not None:
+            on_step(step.pred_original_sample)
     image = graphs.vae_decoder(latents / manifest["vae_scaling_factor"])[0]
     return image.permute(1, 2, 0).numpy()
 

@@ -499,11 +499,17 @@ def init_models(options: TrainOptions) -> Face0Models:
     models = load_checkpoint_models(options.init)
     # The VAE comes with the checkpoint, and with it the scaling factor its train-vae file had set.
     vae = dataclasses.replace(options.model.vae, scaling_factor=models.config.vae.scaling_factor)
-    if models.config != dataclasses.replace(options.model, vae=vae):
+    # A new noise schedule is a fine-tune of the same networks: the run's schedule replaces the checkpoint's.
+    if models.config.scheduler != options.model.scheduler:
+        print(f"train: --init {options.init}: noise schedule {models.config.scheduler} -> {options.model.scheduler}")
+    if dataclasses.replace(models.config, scheduler=options.model.scheduler) != dataclasses.replace(
+        options.model, vae=vae
+    ):
         raise ValueError(
             f"--init {options.init}: its model configuration is {models.config.name!r}, not the run's "
             f"{options.model.name!r}"
         )
+    models.config = dataclasses.replace(models.config, scheduler=options.model.scheduler)
     return models
 
 

@@ -45,7 +45,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 def make_bundle(out: Path, config: ModelConfig, float16: bool, **options) -> dict:
     models = build_models(config, VOCABULARY, seed=0)
     prior = fit_face_prior(np.random.default_rng(0).normal(size=(64, 256)), components=2)
-    _, report = export_bundle(
+    _, report, _ = export_bundle(
         models, out, "test", "MIT", "test bundle", prior, FACE_MODELS, FACE_MODELS, float16, seed=0, **options
     )
     return report
