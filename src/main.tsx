@@ -10,6 +10,7 @@ import { EngineContext } from './ui/engineContext';
 import { clearFace } from './ui/faceActions';
 import { Forgotten } from './ui/Forgotten';
 import { startEngine } from './ui/startEngine';
+import { loadSavedFaces } from './ui/savedFaceStorage';
 import { installTestHook } from './ui/testHook';
 import { parseUrlOptions } from './ui/urlOptions';
 import './ui/app.css';
@@ -21,6 +22,8 @@ if (notice) useStore.getState().raise('offline', { level: 'warning', title: 'No 
 
 const options = parseUrlOptions(window.location.search, new URL('models/', appRoot()).href);
 const client = createEngineClient();
+useStore.setState({ bundleName: options.bundleName });
+loadSavedFaces();
 if (options.test) installTestHook(client, options);
 void startEngine(client, options);
 

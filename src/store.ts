@@ -1,5 +1,7 @@
 import { create } from 'zustand';
 import type { EngineInfo, FaceAnalysis, GenerateResult, PreviewImage, PromptInfo, WarmupReport } from './engine/api';
+import type { FaceSource, ImageSettings } from './results/imageSettings';
+import type { SavedFace } from './results/savedFaces';
 import type { Notice } from './ui/messages';
 
 export type SlotId = 'A' | 'B';
@@ -14,12 +16,14 @@ export interface FacePhoto {
 export type CropPreview = FaceAnalysis['crop'];
 
 export interface FaceSlot {
-  source: 'none' | 'photo' | 'random' | 'average';
+  source: 'none' | FaceSource;
   label: string;
   photo: FacePhoto | null;
   /** Embedder inputs behind this slot (one for a photo, several for an average). */
   crops: CropPreview[];
   embedding: Float32Array | null;
+  /** The prior sample's seed, for a random face. */
+  randomSeed: number | null;
   busy: boolean;
 }
 
@@ -53,10 +57,39 @@ export interface GenerationState {
 export interface ShownResult extends GenerateResult {
   requestId: number;
   steps: number;
+  settings: ImageSettings;
+  /** The face embedding the image was conditioned on (after mixing), null for none. */
+  faceEmbedding: Float32Array | null;
   /** A fast image made while a control was dragged; the full one follows on release. */
   draft: boolean;
   /** paramsVersion of the controls it was made for. */
   version: number;
+}
+
+/** A draft is shown but never kept: only finished full images enter the gallery. */
+export interface DraftResult extends ShownResult {
+  draft: true;
+}
+
+/** A finished image kept for this page's lifetime. */
+export interface GalleryItem extends ShownResult {
+  draft: false;
+  id: number;
+  createdAt: Date;
+  /** Made by "Variations". */
+  variation?: boolean;
+  /** Centred cosine between the image's own face and faceEmbedding (variations); null: no face found. */
+  likeness?: number | null;
+}
+
+export interface VariationsState {
+  total: number;
+  done: number;
+  running: boolean;
+  /** Gallery ids of this batch's images, in the order shown (by likeness when asked). */
+  ids: number[];
+  byLikeness: boolean;
+  stopped: string | null;
 }
 
 /** The latest step preview of the request in flight (wasm; bundles with a latent_preview). */
@@ -83,12 +116,15 @@ export interface Params {
 }
 
 export interface AppState extends Params {
+  /** The bundle's folder under models/ (from the URL). */
+  bundleName: string;
   info: EngineInfo | null;
   load: LoadState | null;
   faces: Record<SlotId, FaceSlot>;
   promptInfo: PromptInfo | null;
   generation: GenerationState;
-  result: ShownResult | null;
+  /** The image shown: a finished one (also in the gallery) or a draft (never kept). */
+  result: GalleryItem | DraftResult | null;
   preview: StepPreview | null;
   /** A slider is being dragged: images are drafts until it is released. */
   dragging: boolean;
@@ -96,6 +132,18 @@ export interface AppState extends Params {
   paramsVersion: number;
   warmup: WarmupState;
   alerts: Alert[];
+  /** Controls the user set before the bundle's defaults arrived: setInfo keeps them. */
+  touched: (keyof Params)[];
+  /** Regenerate whenever a control changes; otherwise only the Generate button does. */
+  live: boolean;
+  /** Paper 3.1: every image gets a random face of its own (the faces A and B are not used). */
+  randomFacePerImage: boolean;
+  /** Newest first. */
+  gallery: GalleryItem[];
+  variations: VariationsState | null;
+  savedFaces: SavedFace[];
+  /** Photos given while the model loads, analysed once it is ready. */
+  queued: Record<SlotId, File[]>;
 
   setInfo(info: EngineInfo, stepsOverride: number | null): void;
   setLoad(load: LoadState | null): void;
@@ -104,7 +152,7 @@ export interface AppState extends Params {
   updateFace(slot: SlotId, patch: Partial<FaceSlot>): void;
   clearFace(slot: SlotId): void;
   setGeneration(patch: Partial<GenerationState>): void;
-  setResult(result: ShownResult): void;
+  setResult(result: GalleryItem | DraftResult): void;
   setPreview(preview: StepPreview | null): void;
   setDragging(dragging: boolean): void;
   bumpParamsVersion(): void;
@@ -114,7 +162,18 @@ export interface AppState extends Params {
   dismiss(id: number): void;
 }
 
-export const EMPTY_SLOT: FaceSlot = { source: 'none', label: '', photo: null, crops: [], embedding: null, busy: false };
+export const EMPTY_SLOT: FaceSlot = {
+  source: 'none',
+  label: '',
+  photo: null,
+  crops: [],
+  embedding: null,
+  randomSeed: null,
+  busy: false,
+};
+
+/** Images kept in the gallery; the oldest go first (each is a few dozen KB of pixels). */
+export const GALLERY_LIMIT = 100;
 
 export const MAX_SEED = 0xffffffff;
 
@@ -133,6 +192,7 @@ export const useStore = create<AppState>()((set) => ({
   seed: 1,
   t: 0.5,
   variety: 0,
+  bundleName: 'default',
   info: null,
   load: null,
   faces: { A: EMPTY_SLOT, B: EMPTY_SLOT },
@@ -144,17 +204,24 @@ export const useStore = create<AppState>()((set) => ({
   paramsVersion: 0,
   warmup: { state: 'off' },
   alerts: [],
+  touched: [],
+  live: true,
+  randomFacePerImage: false,
+  gallery: [],
+  variations: null,
+  savedFaces: [],
+  queued: { A: [], B: [] },
 
   setInfo: (info, stepsOverride) =>
-    set({
-      info,
-      w: info.manifest.defaults.w,
-      c: info.manifest.defaults.c,
-      a: info.manifest.defaults.a,
-      steps: stepsOverride ?? info.manifest.defaults.steps,
+    set((s) => {
+      const d = info.manifest.defaults;
+      const defaults: Partial<Params> = { w: d.w, c: d.c, a: d.a, steps: stepsOverride ?? d.steps };
+      for (const key of s.touched) delete defaults[key];
+      return { info, ...defaults };
     }),
   setLoad: (load) => set({ load }),
-  setParam: (key, value) => set({ [key]: value } as Pick<Params, typeof key>),
+  setParam: (key, value) =>
+    set((s) => ({ [key]: value, touched: s.touched.includes(key) ? s.touched : [...s.touched, key] }) as Partial<AppState>),
   setPromptInfo: (promptInfo) => set({ promptInfo }),
   updateFace: (slot, patch) => set((s) => ({ faces: { ...s.faces, [slot]: { ...s.faces[slot], ...patch } } })),
   clearFace: (slot) => set((s) => ({ faces: { ...s.faces, [slot]: EMPTY_SLOT } })),

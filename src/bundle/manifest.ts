@@ -140,7 +140,7 @@ export interface Manifest {
   defaults: GuidanceDefaults;
   /** Absent in bundles exported before it existed: no step previews then. */
   latent_preview?: LatentPreviewSpec;
-  /** Words (BPE tokens without </w>) the text encoder saw in training; empty if unknown. */
+  /** Whole words the text encoder saw in training (every BPE token of each); empty if unknown or every word is known. */
   vocabulary_seen: string[];
   /** Every file of the bundle except manifest.json, by path relative to the bundle. */
   files: Record<string, FileEntry>;

@@ -1,6 +1,7 @@
 /** The engine's public API: implemented by worker.ts, wrapped for the UI by client.ts. */
 import type { Manifest } from '../bundle/manifest';
 import type { PreviewImage } from '../diffusion/latentPreview';
+import type { FoundBy, Point } from '../face/detectionPasses';
 import type { Box } from '../face/faceCrop';
 import type { GraphTimes } from './pipeline';
 import type { WarmupReport } from './warmup';
@@ -33,12 +34,19 @@ export type Progress =
   | { kind: 'preview'; step: number; steps: number; image: PreviewImage }
   | { kind: 'decode' };
 
-export interface DetectedFace { box: Box; score: number }
+export interface DetectedFace {
+  box: Box;
+  score: number;
+  /** Right eye, left eye, nose tip, mouth, right ear, left ear (as seen in the image), image pixels. */
+  keypoints: Point[];
+  /** Which pass found it (detectionPasses.ts): the whole image or a tile. */
+  foundBy: FoundBy;
+}
 
 export interface FaceAnalysis {
   imageWidth: number;
   imageHeight: number;
-  faces: DetectedFace[];            // in the image's (EXIF-oriented) pixel coordinates
+  faces: DetectedFace[];            // in the image's (EXIF-oriented) pixel coordinates, left to right
   chosen: number;                   // largest face unless the caller picked one
   cropBox: Box;
   crop: { width: number; height: number; rgba: Uint8ClampedArray }; // the embedder input (S x S) for preview

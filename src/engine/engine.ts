@@ -347,7 +347,7 @@ export class Engine {
       const small = await downscaleForDetection(img, m.face_detector.max_detect_side);
       let faces;
       try {
-        faces = detector.detect(small.image, small.scale);
+        faces = await detector.detect(small.image, small.scale);
       } finally {
         small.image.close();
       }

@@ -2,6 +2,7 @@
 import { FaceDetector, FilesetResolver } from '@mediapipe/tasks-vision';
 import { appRoot } from '../appRoot';
 import type { DetectedFace } from '../engine/api';
+import { detectFaces, type RawDetection, type Rect } from './detectionPasses';
 
 /**
  * Served from node_modules/@mediapipe/tasks-vision/wasm by the app's build (same origin). A URL with
@@ -29,19 +30,42 @@ export class Detector {
     return new Detector(detector);
   }
 
-  /** Faces in `image`'s pixel coordinates times `scale`, which maps them to the original image. */
-  detect(image: ImageBitmap, scale: { x: number; y: number }): DetectedFace[] {
-    const result = this.detector.detect(image);
-    const faces: DetectedFace[] = [];
-    for (const d of result.detections) {
+  /**
+   * Every face in `image` (the detector's copy) in the passes of detectionPasses.ts, in its pixel
+   * coordinates times `scale`, which maps them to the original image.
+   */
+  async detect(image: ImageBitmap, scale: { x: number; y: number }): Promise<DetectedFace[]> {
+    const run = async (rect: Rect): Promise<RawDetection[]> => {
+      const whole = rect.x === 0 && rect.y === 0 && rect.width === image.width && rect.height === image.height;
+      const region = whole ? image : await createImageBitmap(image, rect.x, rect.y, rect.width, rect.height);
+      try {
+        return this.rawDetections(region);
+      } finally {
+        if (!whole) region.close();
+      }
+    };
+    const faces = await detectFaces(image.width, image.height, run);
+    return faces.map((d) => ({
+      box: { x: d.box.x * scale.x, y: d.box.y * scale.y, width: d.box.width * scale.x, height: d.box.height * scale.y },
+      score: d.score,
+      keypoints: d.keypoints.map((k) => ({ x: k.x * scale.x, y: k.y * scale.y })),
+      foundBy: d.foundBy,
+    }));
+  }
+
+  /** MediaPipe's detections on one image, keypoints from normalised to pixels. */
+  private rawDetections(image: ImageBitmap): RawDetection[] {
+    const raw: RawDetection[] = [];
+    for (const d of this.detector.detect(image).detections) {
       const b = d.boundingBox;
       if (!b) continue;
-      faces.push({
-        box: { x: b.originX * scale.x, y: b.originY * scale.y, width: b.width * scale.x, height: b.height * scale.y },
+      raw.push({
+        box: { x: b.originX, y: b.originY, width: b.width, height: b.height },
         score: d.categories[0]?.score ?? 0,
+        keypoints: d.keypoints.map((k) => ({ x: k.x * image.width, y: k.y * image.height })),
       });
     }
-    return faces;
+    return raw;
   }
 
   close(): void {

@@ -1,5 +1,8 @@
 import { weightedMean } from '../face/embeddingOps';
-import { EMPTY_SLOT, useStore, type FacePhoto, type SlotId } from '../store';
+import { describeProblem, likenessProblems } from '../face/likeness';
+import type { FaceSnapshot } from '../results/imageSettings';
+import type { SavedFace } from '../results/savedFaces';
+import { EMPTY_SLOT, useStore, type FacePhoto, type FaceSlot, type GalleryItem, type SlotId } from '../store';
 import { noteBackendSwitch } from './backendSwitch';
 import type { EngineClient } from './engineContext';
 import { noticeFromError } from './messages';
@@ -22,12 +25,26 @@ function replacePhoto(slot: SlotId, photo: FacePhoto | null): void {
   if (old && old.url !== photo?.url) URL.revokeObjectURL(old.url);
 }
 
+/** What the slot still holds after a failure, said in the message so nobody takes it for the new face. */
+function keptNote(slot: SlotId): string {
+  const face = useStore.getState().faces[slot];
+  return face.source === 'none' ? ` Face ${slot} stays empty.` : ` Face ${slot} is unchanged: still ${face.label}.`;
+}
+
 function fail(slot: SlotId, isCurrent: () => boolean, err: unknown, subject: string): void {
   if (!isCurrent()) return;
   const s = useStore.getState();
   s.updateFace(slot, { busy: false });
-  s.raise(alertSource(slot), noticeFromError(err, subject));
+  const notice = noticeFromError(err, subject);
+  s.raise(alertSource(slot), { ...notice, detail: `${notice.detail.replace(/\.?$/, '.')}${keptNote(slot)}` });
   noteBackendSwitch(err);
+}
+
+/** The slot's new face (every field not given is reset); its earlier message goes. */
+function setFace(slot: SlotId, face: Partial<FaceSlot>): void {
+  const s = useStore.getState();
+  s.updateFace(slot, { ...EMPTY_SLOT, ...face, busy: false });
+  s.resolve(alertSource(slot));
 }
 
 export async function loadPhoto(client: EngineClient, slot: SlotId, file: File): Promise<void> {
@@ -37,19 +54,17 @@ export async function loadPhoto(client: EngineClient, slot: SlotId, file: File):
     if (!isCurrent()) return;
     const photo: FacePhoto = { url: URL.createObjectURL(file), blob: file, name: file.name, analysis };
     replacePhoto(slot, photo);
-    const s = useStore.getState();
-    s.updateFace(slot, {
-      source: 'photo',
-      label: file.name,
-      photo,
-      crops: [analysis.crop],
-      embedding: analysis.embedding,
-      busy: false,
-    });
-    s.resolve(alertSource(slot));
+    setFace(slot, { source: 'photo', label: file.name, photo, crops: [analysis.crop], embedding: analysis.embedding });
   } catch (err) {
     fail(slot, isCurrent, err, file.name);
   }
+}
+
+/** Why the slot's chosen photo face may give a poor likeness (empty when it looks fine). */
+export function photoProblems(photo: FacePhoto): string[] {
+  const { analysis } = photo;
+  const face = analysis.faces[analysis.chosen];
+  return face ? likenessProblems(face, analysis.imageWidth, analysis.imageHeight).map(describeProblem) : [];
 }
 
 /** Re-analyses the slot's photo with another detected face. */
@@ -77,9 +92,7 @@ export async function loadRandomFace(client: EngineClient, slot: SlotId, seed: n
     const embedding = await client.randomFace(seed);
     if (!isCurrent()) return;
     replacePhoto(slot, null);
-    const s = useStore.getState();
-    s.updateFace(slot, { ...EMPTY_SLOT, source: 'random', label: `Random face (seed ${seed})`, embedding });
-    s.resolve(alertSource(slot));
+    setFace(slot, { source: 'random', label: `Random face (seed ${seed})`, embedding, randomSeed: seed });
   } catch (err) {
     fail(slot, isCurrent, err, 'Random face');
   }
@@ -110,8 +123,7 @@ export async function loadAverage(client: EngineClient, slot: SlotId, files: Fil
     analyses.map(() => 1 / analyses.length),
   );
   replacePhoto(slot, null);
-  s.updateFace(slot, {
-    ...EMPTY_SLOT,
+  setFace(slot, {
     source: 'average',
     label: `Average of ${analyses.length} photo${analyses.length === 1 ? '' : 's'}`,
     crops: analyses.map((a) => a.crop),
@@ -119,9 +131,54 @@ export async function loadAverage(client: EngineClient, slot: SlotId, files: Fil
   });
   if (failures.length > 0) {
     s.raise(alertSource(slot), { level: 'warning', title: 'Some photos were skipped', detail: failures.join('; ') });
-  } else {
-    s.resolve(alertSource(slot));
   }
+}
+
+/** Puts a kept face (gallery snapshot, pinned random face) into the slot without analysing anything. */
+export function placeFace(slot: SlotId, face: FaceSnapshot | null): void {
+  latest[slot]++;
+  replacePhoto(slot, null);
+  if (face === null) {
+    useStore.getState().clearFace(slot);
+    useStore.getState().resolve(alertSource(slot));
+    return;
+  }
+  setFace(slot, { source: face.source, label: face.label, crops: face.crops, embedding: face.embedding, randomSeed: face.randomSeed });
+}
+
+export function placeSavedFace(slot: SlotId, face: SavedFace): void {
+  placeFace(slot, { source: 'saved', label: face.name, randomSeed: null, embedding: face.embedding, crops: [] });
+}
+
+/**
+ * Paper, section 3.2 (consistent characters): the face of a generated image, embedded like a photo,
+ * becomes the slot's face, so the same character appears in new prompts.
+ */
+export async function loadCharacter(client: EngineClient, slot: SlotId, item: GalleryItem, png: Blob, label: string): Promise<boolean> {
+  const isCurrent = begin(slot);
+  try {
+    const analysis = await client.analyzeImage(png);
+    if (!isCurrent()) return false;
+    replacePhoto(slot, null);
+    setFace(slot, { source: 'character', label, crops: [analysis.crop], embedding: analysis.embedding });
+    return true;
+  } catch (err) {
+    const pinnable = item.settings.randomFaceSeed !== null;
+    fail(slot, isCurrent, err, `${label}${pinnable ? ' (its random face can be pinned instead)' : ''}`);
+    return false;
+  }
+}
+
+/** One photo: its face; several: their average. */
+export function loadPhotos(client: EngineClient, slot: SlotId, files: File[]): Promise<void> {
+  return files.length === 1 ? loadPhoto(client, slot, files[0]) : loadAverage(client, slot, files);
+}
+
+/** Analyses the photos given while the model loaded. */
+export function loadQueuedPhotos(client: EngineClient): void {
+  const { queued } = useStore.getState();
+  useStore.setState({ queued: { A: [], B: [] } });
+  for (const slot of ['A', 'B'] as const) if (queued[slot].length > 0) void loadPhotos(client, slot, queued[slot]);
 }
 
 export function clearFace(slot: SlotId): void {

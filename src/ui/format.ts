@@ -14,9 +14,3 @@ export function backendLabel(info: Pick<EngineInfo, 'backend' | 'wasmThreads'>):
   if (info.backend === 'webgpu') return 'WebGPU';
   return `wasm, ${info.wasmThreads} thread${info.wasmThreads === 1 ? '' : 's'}`;
 }
-
-/** Why the app is not on WebGPU, in the words the header and the alert use; null when it is. */
-export function fallbackNotice(info: Pick<EngineInfo, 'backend' | 'fallbackReason'>): string | null {
-  if (info.backend !== 'wasm' || info.fallbackReason === null) return null;
-  return `Using wasm: ${info.fallbackReason}`;
-}

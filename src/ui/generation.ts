@@ -1,9 +1,13 @@
+import { Rng } from '../diffusion/rng';
 import type { GenerateRequest, GenerateResult } from '../engine/api';
 import { toEngineError } from '../engine/errors';
-import { useStore, type AppState } from '../store';
-import type { EngineClient } from './engineContext';
+import { sampleFacePrior } from '../face/embeddingOps';
+import { randomFaceSeed, type FaceSnapshot, type ImageSettings } from '../results/imageSettings';
+import { useStore, type AppState, type FaceSlot } from '../store';
 import { noteBackendSwitch } from './backendSwitch';
+import type { EngineClient } from './engineContext';
 import { mixFaces } from './faceMix';
+import { addToGallery } from './gallery';
 import { noticeFromError } from './messages';
 
 /**
@@ -28,38 +32,89 @@ export function draftSteps(steps: number, last: Pick<GenerateResult, 'ms' | 'une
   return fit(Math.floor((DRAFT_BUDGET_MS - once) / perStep));
 }
 
-export type RequestKind = 'draft' | 'final';
+/**
+ * What a request is for: a draft while a slider is dragged (fewer steps, never kept), the main
+ * image (step previews shown as it is made) or an image of a batch (full steps, nothing shows its
+ * step previews).
+ */
+export type RequestKind = 'draft' | 'final' | 'batch';
 
-/** The request the current controls describe: a draft (fewer steps, no step previews) or the final image. */
-export function requestFromState(s: AppState, kind: RequestKind = 'final'): GenerateRequest {
-  const embedding = mixFaces({ a: s.faces.A.embedding, b: s.faces.B.embedding, t: s.t, variety: s.variety, seed: s.seed });
-  return {
+export interface Job {
+  req: GenerateRequest;
+  settings: ImageSettings;
+  /** The embedding the request carries (null: no face). */
+  faceEmbedding: Float32Array | null;
+}
+
+function snapshot(slot: FaceSlot): FaceSnapshot | null {
+  if (slot.source === 'none' || slot.embedding === null) return null;
+  return { source: slot.source, label: slot.label, randomSeed: slot.randomSeed, embedding: slot.embedding, crops: slot.crops };
+}
+
+/** What the controls describe, with `seed` in place of the seed control when given (variations). */
+export function jobFromState(s: AppState, kind: RequestKind = 'final', seed = s.seed): Job {
+  if (s.info === null) throw new Error('jobFromState before the bundle loaded');
+  const manifest = s.info.manifest;
+  const faceSeed = s.randomFacePerImage ? randomFaceSeed(seed) : null;
+  const faceA = faceSeed === null ? snapshot(s.faces.A) : null;
+  const faceB = faceSeed === null ? snapshot(s.faces.B) : null;
+  const embedding =
+    faceSeed !== null
+      ? sampleFacePrior(manifest.face_prior, new Rng(faceSeed))
+      : mixFaces({ a: faceA?.embedding ?? null, b: faceB?.embedding ?? null, t: s.t, variety: s.variety, seed });
+  const settings: ImageSettings = {
     prompt: s.prompt,
-    face: embedding === null ? { kind: 'none' } : { kind: 'embedding', embedding },
+    seed,
     w: s.w,
     c: s.c,
     a: s.a,
-    steps: kind === 'draft' ? draftSteps(s.steps, s.result) : s.steps,
-    seed: s.seed,
-    previews: kind === 'final',
-    draft: kind === 'draft',
+    steps: s.steps,
+    faceA,
+    faceB,
+    t: s.t,
+    variety: s.variety,
+    randomFaceSeed: faceSeed,
+    model: manifest.name,
+    bundle: s.bundleName,
+  };
+  return {
+    req: {
+      prompt: s.prompt,
+      face: embedding === null ? { kind: 'none' } : { kind: 'embedding', embedding },
+      w: s.w,
+      c: s.c,
+      a: s.a,
+      steps: kind === 'draft' ? draftSteps(s.steps, s.result) : s.steps,
+      seed,
+      previews: kind === 'final',
+      draft: kind === 'draft',
+    },
+    // A draft's settings are the controls' (its own step count is on the result); drafts are never kept.
+    settings,
+    faceEmbedding: embedding,
   };
 }
 
+/** The face-slot state that restores a snapshot (no photo: only its embedding and crops were kept). */
+export function slotFromSnapshot(face: FaceSnapshot | null): Partial<FaceSlot> {
+  if (face === null) return { source: 'none', label: '', photo: null, crops: [], embedding: null, randomSeed: null };
+  return { source: face.source, label: face.label, photo: null, crops: face.crops, embedding: face.embedding, randomSeed: face.randomSeed };
+}
+
 /**
- * Sends one request; the engine client cancels the previous one (or, for a draft after a draft, lets
- * it finish), whose rejection ('cancelled') is ignored. Step previews of this request are shown as
- * they come. A 'webgpu_failed' rejection means the engine switched to wasm: the same request is sent
- * once more.
+ * Sends the main image's request; the engine client cancels the previous one (or, for a draft after
+ * a draft, lets it finish), whose rejection ('cancelled') is ignored. Step previews of this request
+ * are shown as they come. A finished full image enters the gallery; a draft is only shown. A
+ * 'webgpu_failed' rejection means the engine switched to wasm: the same request is sent once more.
  */
-export async function runGeneration(client: EngineClient, req: GenerateRequest, retried = false): Promise<void> {
+export async function runGeneration(client: EngineClient, job: Job, retried = false): Promise<void> {
   const store = useStore.getState();
   const requestId = store.generation.requestId + 1;
   const version = store.paramsVersion;
-  store.setGeneration({ requestId, pending: false, running: true, step: 0, steps: req.steps, decoding: false });
+  store.setGeneration({ requestId, pending: false, running: true, step: 0, steps: job.req.steps, decoding: false });
   const isCurrent = () => useStore.getState().generation.requestId === requestId;
   try {
-    const result = await client.generate(req, (p) => {
+    const result = await client.generate(job.req, (p) => {
       if (!isCurrent()) return;
       const s = useStore.getState();
       if (p.kind === 'step') s.setGeneration({ step: p.step, steps: p.steps });
@@ -67,7 +122,8 @@ export async function runGeneration(client: EngineClient, req: GenerateRequest, 
       else if (p.kind === 'decode') s.setGeneration({ decoding: true });
     });
     const s = useStore.getState();
-    s.setResult({ ...result, requestId, steps: req.steps, draft: req.draft === true, version });
+    const shown = { ...result, requestId, steps: job.req.steps, settings: job.settings, faceEmbedding: job.faceEmbedding, version };
+    s.setResult(job.req.draft === true ? { ...shown, draft: true } : addToGallery(shown));
     if (isCurrent()) {
       s.setGeneration({ running: false, decoding: false });
       s.resolve('generate');
@@ -79,6 +135,6 @@ export async function runGeneration(client: EngineClient, req: GenerateRequest, 
     const code = toEngineError(err).code;
     if (code === 'cancelled') return;
     s.raise('generate', noticeFromError(err, 'Generation'));
-    if (noteBackendSwitch(err) && !retried) await runGeneration(client, req, true);
+    if (noteBackendSwitch(err) && !retried) await runGeneration(client, job, true);
   }
 }

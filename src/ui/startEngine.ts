@@ -1,5 +1,6 @@
 import { useStore, type LoadState } from '../store';
 import type { EngineClient } from './engineContext';
+import { loadQueuedPhotos } from './faceActions';
 import { noticeFromError } from './messages';
 import type { UrlOptions } from './urlOptions';
 
@@ -23,6 +24,7 @@ export async function startEngine(client: EngineClient, options: UrlOptions): Pr
     const s = useStore.getState();
     s.setInfo(info, options.steps);
     update({ preparing: null, stage: 'ready' });
+    loadQueuedPhotos(client);
     if (info.backend === 'wasm' && info.fallbackReason !== null) {
       s.raise('backend', { level: 'warning', title: 'Using wasm', detail: info.fallbackReason });
     }
@@ -30,6 +32,7 @@ export async function startEngine(client: EngineClient, options: UrlOptions): Pr
   } catch (err) {
     const s = useStore.getState();
     update({ preparing: null, stage: 'failed' });
+    useStore.setState({ queued: { A: [], B: [] } });
     s.raise('bundle', noticeFromError(err, `Bundle "${options.bundleName}" (${options.bundleUrl})`));
   }
 }

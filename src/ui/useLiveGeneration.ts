@@ -1,18 +1,20 @@
 import { useEffect, useRef } from 'react';
 import { useStore } from '../store';
 import { useEngine } from './engineContext';
-import { requestFromState, runGeneration } from './generation';
+import { jobFromState, runGeneration } from './generation';
 
 // Long enough to merge the events of one slider drag, short enough to feel live.
 const DEBOUNCE_MS = 120;
 
 /**
- * Regenerates whenever a control that changes the image changes: while a slider is dragged, drafts
- * at once (each shown before the next starts); otherwise, and on release, the full image.
+ * Regenerates whenever a control that changes the image changes (while "live" is on): while a slider
+ * is dragged, drafts at once (each shown before the next starts); otherwise, and on release, the full
+ * image. With "live" off a change only marks the image outdated until Generate is pressed.
  */
 export function useLiveGeneration(): void {
   const client = useEngine();
   const info = useStore((s) => s.info);
+  const live = useStore((s) => s.live);
   const prompt = useStore((s) => s.prompt);
   const w = useStore((s) => s.w);
   const c = useStore((s) => s.c);
@@ -23,9 +25,13 @@ export function useLiveGeneration(): void {
   const variety = useStore((s) => s.variety);
   const faceA = useStore((s) => s.faces.A.embedding);
   const faceB = useStore((s) => s.faces.B.embedding);
+  const perImage = useStore((s) => s.randomFacePerImage);
   const dragging = useStore((s) => s.dragging);
-  // t only matters when both faces exist.
-  const effectiveT = faceA && faceB ? t : -1;
+  // With a random face per image the faces and variety are not used; t only matters with both faces.
+  const usedA = perImage ? null : faceA;
+  const usedB = perImage ? null : faceB;
+  const usedVariety = perImage ? 0 : variety;
+  const usedT = usedA && usedB ? t : -1;
   /** Drafts were sent since the last full image was asked for: the release must ask for it. */
   const drafted = useRef(false);
 
@@ -33,21 +39,22 @@ export function useLiveGeneration(): void {
     if (info === null) return;
     const s = useStore.getState();
     s.bumpParamsVersion();
-    if (s.dragging) {
+    if (live && s.dragging) {
       drafted.current = true;
-      void runGeneration(client, requestFromState(useStore.getState(), 'draft'));
+      void runGeneration(client, jobFromState(useStore.getState(), 'draft'));
       return;
     }
     s.setGeneration({ pending: true });
-    const timer = setTimeout(() => void runGeneration(client, requestFromState(useStore.getState())), DEBOUNCE_MS);
+    if (!live) return;
+    const timer = setTimeout(() => void runGeneration(client, jobFromState(useStore.getState())), DEBOUNCE_MS);
     return () => clearTimeout(timer);
-  }, [client, info, prompt, w, c, a, steps, seed, effectiveT, variety, faceA, faceB]);
+  }, [client, info, live, prompt, w, c, a, steps, seed, usedT, perImage, usedA, usedB, usedVariety]);
 
   useEffect(() => {
     if (dragging || !drafted.current || info === null) return;
     drafted.current = false;
-    void runGeneration(client, requestFromState(useStore.getState()));
-  }, [client, info, dragging]);
+    if (live) void runGeneration(client, jobFromState(useStore.getState()));
+  }, [client, info, live, dragging]);
 }
 
 /** Keeps the prompt's token count current. */

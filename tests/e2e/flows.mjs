@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { encodePng } from './png.mjs';
 import { assert, ROOT } from './harness.mjs';
+import { scenePng } from './scenes.mjs';
 import {
   alertText,
   meanAbsDiff,
@@ -213,6 +214,8 @@ async function facesAndBadInputs({ page }) {
     const text = await alertText(page);
     assert(text.includes(file.expect), `${file.name}: alert "${text}" lacks "${file.expect}"`);
     assert((await page.getByTestId('face-A-label').innerText()) === label, `${file.name} replaced the previous face A`);
+    // The kept face is said, so it is not taken for the new photo's.
+    assert(text.includes(`Face A is unchanged: still ${label}.`), `${file.name}: alert "${text}" does not say face A was kept`);
     seen.push(`${file.name}: "${(await alert.innerText()).replace(/\s*×$/, '').trim()}"`);
   }
   // Still working: a good photo, dropped this time, clears the message and gives a new image.
@@ -248,6 +251,8 @@ async function cancel({ page }) {
   assert(state.shown < state.latest, `Cancel at step ${clickedAt} did not stop the run: it finished all ${LONG} steps and was shown`);
   assert(state.step <= clickedAt + 2, `Cancel at step ${clickedAt} took effect only at step ${state.step}`);
   assert((await page.locator('.alert[data-source="generate"]').count()) === 0, 'cancel raised an error message');
+  const mark = await page.getByTestId('outdated').innerText();
+  assert(/Outdated/.test(mark), 'the image left after Cancel is not marked outdated');
   const next = await change(page, 'after cancel', () => setSlider(page, 'Steps', steps));
   return `cancelled a ${LONG}-step run at step ${clickedAt} (stopped at ${state.step}); then a ${steps}-step image ${next.width}x${next.height}`;
 }
@@ -340,7 +345,11 @@ function cosine(a, b) {
 const GOLDEN_BOX_TOL_PX = 2;
 const GOLDEN_MIN_COSINE = 0.999;
 
-/** (e) In-browser face analysis reproduces Python's (tests/golden/extraction.json): box ±2 px, embedding cosine >= 0.999. */
+/**
+ * (e) In-browser face analysis reproduces Python's (tests/golden/extraction.json): box ±2 px, embedding
+ * cosine >= 0.999, for the photos and for the synthetic scenes (small and several faces, built in the
+ * page from the same recipe), where every face must be found.
+ */
 async function goldenExtraction({ page, manifest }) {
   const golden = JSON.parse(readFileSync(`${ROOT}tests/golden/extraction.json`, 'utf8'));
   for (const spec of [manifest.face_detector, manifest.face_embedder]) {
@@ -348,26 +357,55 @@ async function goldenExtraction({ page, manifest }) {
     const have = manifest.files[spec.file]?.sha256;
     assert(want === have, `${spec.file}: bundle sha256 ${have} but the golden was made with ${want}`);
   }
+  const analyze = (bytes, type) =>
+    page.evaluate(
+      async ({ b64, type }) => {
+        const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const a = await window.__face0.client.analyzeImage(new Blob([data], { type }));
+        return { ...a, crop: null, embedding: Array.from(a.embedding) };
+      },
+      { b64: bytes.toString('base64'), type },
+    );
   let worstBox = 0;
   let worstCos = 1;
-  for (const g of golden.photos) {
-    const bytes = readFileSync(photo(g.path)).toString('base64');
-    const r = await page.evaluate(async (b64) => {
-      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      const a = await window.__face0.client.analyzeImage(new Blob([data], { type: 'image/jpeg' }));
-      return { ...a, crop: null, embedding: Array.from(a.embedding) };
-    }, bytes);
-    assert(r.imageWidth === g.width && r.imageHeight === g.height, `${g.path}: size ${r.imageWidth}x${r.imageHeight}`);
-    assert(r.faces.length === g.detections.length, `${g.path}: ${r.faces.length} faces, golden ${g.detections.length}`);
-    const box = r.faces[r.chosen].box;
-    const d = Math.max(...['x', 'y', 'width', 'height'].map((k) => Math.abs(box[k] - g.box[k])));
-    assert(d <= GOLDEN_BOX_TOL_PX, `${g.path}: box ${JSON.stringify(box)} vs golden ${JSON.stringify(g.box)} (${d.toFixed(2)} px)`);
+  const check = (name, r, g) => {
+    assert(r.faces.length === g.detections.length, `${name}: ${r.faces.length} faces, golden ${g.detections.length}`);
+    assert(r.chosen === g.chosen, `${name}: chose face ${r.chosen}, golden ${g.chosen}`);
+    r.faces.forEach((f, i) => {
+      const d = Math.max(...['x', 'y', 'width', 'height'].map((k) => Math.abs(f.box[k] - g.detections[i].box[k])));
+      assert(d <= GOLDEN_BOX_TOL_PX, `${name} face ${i}: box ${JSON.stringify(f.box)} vs golden ${JSON.stringify(g.detections[i].box)} (${d.toFixed(2)} px)`);
+      worstBox = Math.max(worstBox, d);
+    });
     const cos = cosine(r.embedding, g.embedding);
-    assert(cos >= GOLDEN_MIN_COSINE, `${g.path}: embedding cosine ${cos.toFixed(5)} < ${GOLDEN_MIN_COSINE}`);
-    worstBox = Math.max(worstBox, d);
+    assert(cos >= GOLDEN_MIN_COSINE, `${name}: embedding cosine ${cos.toFixed(5)} < ${GOLDEN_MIN_COSINE}`);
     worstCos = Math.min(worstCos, cos);
+  };
+  for (const g of golden.photos) {
+    const r = await analyze(readFileSync(photo(g.path)), 'image/jpeg');
+    assert(r.imageWidth === g.width && r.imageHeight === g.height, `${g.path}: size ${r.imageWidth}x${r.imageHeight}`);
+    check(g.path, r, g);
   }
-  return `${golden.photos.length} photos: worst box error ${worstBox.toFixed(2)} px (tol ${GOLDEN_BOX_TOL_PX}), worst cosine ${worstCos.toFixed(6)} (min ${GOLDEN_MIN_COSINE})`;
+  const times = [];
+  for (const g of golden.scenes) {
+    const name = g.scene.name;
+    const png = await scenePng(page, g.scene);
+    if (g.faces === 0) {
+      const err = await page.evaluate(async (b64) => {
+        try {
+          await window.__face0.client.analyzeImage(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/png' }));
+          return null;
+        } catch (e) {
+          return e.code;
+        }
+      }, png.toString('base64'));
+      assert(err === 'no_face', `${name}: expected no face, got ${err ?? 'a face'}`);
+      continue;
+    }
+    const r = await analyze(png, 'image/png');
+    check(name, r, g);
+    times.push(`${name} ${Math.round(r.ms)} ms`);
+  }
+  return `${golden.photos.length} photos, ${golden.scenes.length} scenes: worst box error ${worstBox.toFixed(2)} px (tol ${GOLDEN_BOX_TOL_PX}), worst cosine ${worstCos.toFixed(6)} (min ${GOLDEN_MIN_COSINE}); analysis ${times.join(', ')}`;
 }
 
 // Generous for the fallback itself (measured here: device loss to wasm image in ~5 s: wasm sessions
@@ -379,7 +417,7 @@ const FALLBACK_MAX_LEVEL_DIFF = 1;
 const MIN_RUN_MS = 4_000;
 const MAX_STEPS = 50;
 
-/** The request the page's current controls describe, with no face (requestFromState in src/ui/generation.ts). */
+/** The request the page's current controls describe, with no face (jobFromState in src/ui/generation.ts). */
 async function currentRequest(page) {
   return page.evaluate(() => {
     const s = window.__face0.state();
@@ -471,7 +509,7 @@ async function webgpuDeviceLoss({ page, context, base, bundle }) {
   }
 }
 
-/** The request the page's current controls describe, face included (requestFromState in src/ui/generation.ts). */
+/** The request the page's current controls describe, face included (jobFromState in src/ui/generation.ts). */
 async function fullRequest(page) {
   return page.evaluate(() => {
     const s = window.__face0.state();
@@ -495,7 +533,7 @@ async function liveSliders({ page, manifest }) {
   const preview = await page.waitForFunction(
     () => {
       const c = document.querySelector('canvas[aria-label="Step preview"]');
-      return c ? { width: c.width, height: c.height, caption: c.parentElement.querySelector('figcaption')?.textContent } : false;
+      return c ? { width: c.width, height: c.height, caption: c.closest('figure')?.querySelector('figcaption')?.textContent } : false;
     },
     null,
     { timeout: 300_000, polling: 10 },
@@ -565,6 +603,10 @@ async function liveSliders({ page, manifest }) {
   assert(after.w < req.w, `the drag did not move w (${req.w} -> ${after.w})`);
   const stats = await page.evaluate(() => window.__face0.state().result);
   assert(!stats.draft && stats.steps === req.steps, `after release: draft ${stats.draft}, ${stats.steps} steps, expected the full ${req.steps}`);
+  // Drafts are shown, never kept: every gallery image is a full one, the newest the image after release.
+  const kept = await page.evaluate(() => window.__face0.state().gallery.map((g) => ({ draft: g.draft, steps: g.steps, w: g.settings.w })));
+  assert(kept.every((g) => !g.draft && g.steps === req.steps), `a draft entered the gallery: ${JSON.stringify(kept)}`);
+  assert(kept[0]?.w === after.w, `the gallery's newest image has w ${kept[0]?.w}, the image after release ${after.w}`);
   const reference = await page.evaluate(async (r) => {
     const out = await window.__face0.client.generate({ ...r, face: { kind: 'embedding', embedding: new Float32Array(r.embedding) } }, () => {});
     let s = '';
@@ -572,7 +614,7 @@ async function liveSliders({ page, manifest }) {
     return btoa(s);
   }, after);
   assert(Buffer.from(reference, 'base64').equals(img.pixels), 'the image after release differs from the same request made directly');
-  return `previews at every step (${shown.width}x${shown.height}); last preview vs image ${check.error.toFixed(1)} levels (mean colour ${check.meanColour.toFixed(1)}); draft at ${drafted.steps} of ${req.steps} steps shown mid-drag (w ${drafted.w}); release -> full image at w ${after.w}, equal to a direct request; first image ${full.width}x${full.height}`;
+  return `previews at every step (${shown.width}x${shown.height}); last preview vs image ${check.error.toFixed(1)} levels (mean colour ${check.meanColour.toFixed(1)}); draft at ${drafted.steps} of ${req.steps} steps shown mid-drag (w ${drafted.w}), not kept (gallery: ${kept.length} full images); release -> full image at w ${after.w}, equal to a direct request; first image ${full.width}x${full.height}`;
 }
 
 export const FLOWS = [
@@ -604,6 +646,8 @@ export async function startupMessages({ browser, base, backend, steps, bundle })
       const auto = await openApp(ctx, base, { backend: 'auto', steps, bundle });
       const text = await alertText(auto);
       assert(text.includes('Using wasm') && text.includes('WebGPU unavailable'), `no fallback message: "${text}"`);
+      const said = (await auto.locator('body').innerText()).split('WebGPU unavailable').length - 1;
+      assert(said === 1, `"WebGPU unavailable" is on the page ${said} times, expected once`);
       assert((await auto.getByLabel('Backend').innerText()).startsWith('wasm'), 'auto without WebGPU is not wasm');
       notes.push(`auto: "${text.split('\n')[0]}"`);
     }

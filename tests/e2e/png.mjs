@@ -46,3 +46,24 @@ export function encodePng(width, height, pixel) {
     chunk('IEND', Buffer.alloc(0)),
   ]);
 }
+
+/** The tEXt and iTXt chunks of a PNG as { keyword: text } (CRCs checked). */
+export function pngTextChunks(png) {
+  const texts = {};
+  let at = 8;
+  while (at + 12 <= png.length) {
+    const length = png.readUInt32BE(at);
+    const type = png.toString('latin1', at + 4, at + 8);
+    const data = png.subarray(at + 8, at + 8 + length);
+    if (png.readUInt32BE(at + 8 + length) !== crc32(png.subarray(at + 4, at + 8 + length))) throw new Error(`${type}: bad CRC`);
+    const nul = data.indexOf(0);
+    if (type === 'tEXt') texts[data.toString('latin1', 0, nul)] = data.toString('latin1', nul + 1);
+    if (type === 'iTXt') {
+      const lang = data.indexOf(0, nul + 3);
+      const translated = data.indexOf(0, lang + 1);
+      texts[data.toString('latin1', 0, nul)] = data.toString('utf8', translated + 1);
+    }
+    at += 12 + length;
+  }
+  return texts;
+}

@@ -7,8 +7,13 @@
 // test-output/e2e/, and ends with "N passed, N failed".
 import { launchBrowser, microBundle, outputDir, parseArgs, Runner, serveApp } from './harness.mjs';
 import { openApp, recordRequests } from './app.mjs';
-import { FLOWS, startupMessages } from './flows.mjs';
+import { FLOWS as BASIC_FLOWS, startupMessages } from './flows.mjs';
+import { KEEP_FLOWS } from './flowsKeep.mjs';
+import { UI_FLOWS } from './flowsUi.mjs';
 import { staticHost } from './staticHost.mjs';
+
+// The device-loss flow crashes the GPU process: it stays last.
+const FLOWS = [...BASIC_FLOWS.slice(0, -1), ...KEEP_FLOWS, ...UI_FLOWS, BASIC_FLOWS.at(-1)];
 
 const args = parseArgs(process.argv.slice(2));
 const backends = args.backend ? [args.backend] : ['wasm', 'webgpu'];
@@ -30,9 +35,10 @@ async function runFlow(browser, base, backend, flow) {
     return route.abort('blockedbyclient');
   });
   try {
-    const page = await openApp(context, base, { backend, steps: STEPS[backend], bundle: BUNDLE[backend] });
-    const manifest = await page.evaluate(() => window.__face0.state().info.manifest);
-    const note = await flow.fn({ page, context, base, backend, bundle: BUNDLE[backend], manifest, requests, offOrigin });
+    // A flow with its own page opens it itself (e.g. to act while the model loads).
+    const page = flow.ownPage ? null : await openApp(context, base, { backend, steps: STEPS[backend], bundle: BUNDLE[backend] });
+    const manifest = page && (await page.evaluate(() => window.__face0.state().info.manifest));
+    const note = await flow.fn({ page, context, base, backend, bundle: BUNDLE[backend], manifest, requests, offOrigin, shots, steps: STEPS[backend] });
     if (offOrigin.length) throw new Error(`off-origin requests got past CSP: ${offOrigin.join(', ')}`);
     return note;
   } catch (err) {

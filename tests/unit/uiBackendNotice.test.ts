@@ -1,23 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { deviceLostError } from '../../src/engine/errors';
-import { fallbackNotice } from '../../src/ui/format';
 import { noticeFromError } from '../../src/ui/messages';
 
 const count = (text: string, word: string) => text.split(word).length - 1;
 
 describe('backend notices', () => {
-  it('say nothing on WebGPU or on wasm by choice', () => {
-    expect(fallbackNotice({ backend: 'webgpu', fallbackReason: null })).toBeNull();
-    expect(fallbackNotice({ backend: 'wasm', fallbackReason: null })).toBeNull();
-  });
-
   it('give the reason once, without repeating "WebGPU failed"', () => {
     const lost = noticeFromError(deviceLostError('unet', 'GPU process crashed'));
     expect(lost.level).toBe('warning');
     const shown = `${lost.title} ${lost.detail}`;
     expect(count(shown, 'WebGPU failed')).toBe(1);
     expect(shown).toContain('device lost during unet');
-    const header = fallbackNotice({ backend: 'wasm', fallbackReason: 'WebGPU unavailable: no adapter' });
-    expect(header).toBe('Using wasm: WebGPU unavailable: no adapter');
   });
 });

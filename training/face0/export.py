@@ -12,6 +12,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from face0.bundle import (
     validate_bundle,
     write_manifest,
 )
+from face0.captions import caption_vocabulary_text
 from face0.configs import CONFIGS, CONTEXT_LENGTH, DATA_DIR, ModelConfig
 from face0.extraction import MAX_DETECT_SIDE, MIN_CONFIDENCE
 from face0.face_crop import FACE0_CROP_MARGINS
@@ -351,13 +353,20 @@ def read_captions(attributes_csv: Path) -> list[str]:
         return [row["caption"] for row in csv.DictReader(f)]
 
 
+def caption_words(phrases: Iterable[str]) -> set[str]:
+    """Whole words of caption phrases: split at spaces, outer punctuation stripped (hyphens and
+    apostrophes inside a word, as in "good-looking" or "o'clock", stay)."""
+    return {w.strip(",:.;!?") for phrase in phrases for w in phrase.split()} - {""}
+
+
 def vocabulary_words(vocabulary: CompactVocabulary, tokenizer: Face0Tokenizer) -> list[str]:
-    """The manifest's `vocabulary_seen`: the seen BPE tokens without the </w> end-of-word mark; empty
-    for a pretrained CLIP's full vocabulary, which knows every word (the app then lists none)."""
+    """The manifest's `vocabulary_seen`: the whole words the caption generator can write (face0.captions)
+    whose every BPE token the text encoder saw, so the app lists "goatee", not the fragments "go" and
+    "atee"; empty for a pretrained CLIP's full vocabulary, which knows every word (the app lists none)."""
     if vocabulary == FULL_VOCABULARY:
         return []
-    tokens = tokenizer.tokenizer.convert_ids_to_tokens(list(vocabulary.clip_ids))
-    return sorted({t.removesuffix("</w>") for t in tokens})
+    seen = set(vocabulary.clip_ids)
+    return sorted(w for w in caption_words(caption_vocabulary_text()) if set(tokenizer.encode(w)) <= seen)
 
 
 def vocabulary_from_captions(captions: list[str], tokenizer: Face0Tokenizer) -> CompactVocabulary:

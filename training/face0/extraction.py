@@ -2,9 +2,10 @@
 
 load_image: decode, apply the EXIF orientation, RGB float32 0..255 (grayscale becomes three equal
 channels). FaceExtractor.detect runs MediaPipe's FaceDetector (BlazeFace short range, IMAGE mode) on a
-copy downscaled so its longer side is at most max_detect_side, and returns boxes in full-resolution
-pixels. FaceExtractor.extract keeps the largest face, crops face_crop_box(box, margins) from the
-full-resolution image to 150x150 and embeds it with face_embedder.onnx.
+copy downscaled so its longer side is at most max_detect_side, in the passes of face0.detection_passes
+(whole image, tiles, zoomed re-detection of small faces, plausibility), and returns boxes and keypoints
+in full-resolution pixels. FaceExtractor.extract keeps the largest face, crops face_crop_box(box,
+margins) from the full-resolution image to 150x150 and embeds it with face_embedder.onnx.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from face0.detection_passes import FoundBy, RawDetection, Rect, detect_faces
 from face0.face_crop import FACE0_CROP_MARGINS, Box, CropMargins, crop_and_resize, face_crop_box, largest_face
 from face0.face_crop import to_pixel_values as normalize_crop
 from face0.facemodels.detector import DETECTOR_FILE
@@ -41,6 +43,8 @@ class ImageError(ValueError):
 class Detection:
     box: Box  # full-resolution pixels
     score: float
+    keypoints: tuple[tuple[float, float], ...] = ()  # full-resolution pixels (detection_passes.RawDetection)
+    found_by: FoundBy = "full"
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,19 @@ def detection_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(1, round(width * max_side / longest)), max(1, round(height * max_side / longest))
 
 
+DetectorCall = tuple[Rect, list[RawDetection]]
+
+
+def _raw_detection(d, width: int, height: int) -> RawDetection:
+    """A MediaPipe detection on a width x height image, keypoints from normalised to pixels."""
+    b = d.bounding_box
+    return RawDetection(
+        box=Box(b.origin_x, b.origin_y, b.width, b.height),
+        score=float(d.categories[0].score),
+        keypoints=tuple((k.x * width, k.y * height) for k in d.keypoints),
+    )
+
+
 class FaceExtractor:
     def __init__(
         self,
@@ -115,7 +132,9 @@ class FaceExtractor:
     def __exit__(self, *_exc) -> None:
         self.close()
 
-    def detect(self, rgb: np.ndarray) -> list[Detection]:
+    def detect(self, rgb: np.ndarray, calls: list[DetectorCall] | None = None) -> list[Detection]:
+        """`calls`, when given, receives every detector call (rectangle of the detector's copy, raw
+        detections): the goldens replay them in TypeScript."""
         import mediapipe as mp
 
         height, width = rgb.shape[:2]
@@ -123,14 +142,26 @@ class FaceExtractor:
         det_w, det_h = detection_size(width, height, self.max_detect_side)
         if (det_w, det_h) != (width, height):
             pixels = np.asarray(Image.fromarray(pixels).resize((det_w, det_h), Image.Resampling.BILINEAR))
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(pixels))
+
+        def run(rect: Rect) -> list[RawDetection]:
+            region = pixels[rect.y : rect.y + rect.height, rect.x : rect.x + rect.width]
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(region))
+            found = self._detector.detect(image).detections
+            raw = [_raw_detection(d, rect.width, rect.height) for d in found]
+            if calls is not None:
+                calls.append((rect, raw))
+            return raw
+
         sx, sy = width / det_w, height / det_h
-        detections = []
-        for d in self._detector.detect(image).detections:
-            b = d.bounding_box
-            box = Box(b.origin_x * sx, b.origin_y * sy, b.width * sx, b.height * sy)
-            detections.append(Detection(box, float(d.categories[0].score)))
-        return detections
+        return [
+            Detection(
+                box=Box(d.box.x * sx, d.box.y * sy, d.box.width * sx, d.box.height * sy),
+                score=d.score,
+                keypoints=tuple((x * sx, y * sy) for x, y in d.keypoints),
+                found_by=d.found_by,
+            )
+            for d in detect_faces(det_w, det_h, run)
+        ]
 
     def run(self, pixel_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(face_embedding (B, 256), face-api descriptor (B, 128)) for (B, 3, S, S) pixel values."""
@@ -142,8 +173,8 @@ class FaceExtractor:
     def embed(self, pixel_values: np.ndarray) -> np.ndarray:
         return self.run(pixel_values)[0]
 
-    def extract(self, rgb: np.ndarray) -> Extraction | None:
-        detections = self.detect(rgb)
+    def extract(self, rgb: np.ndarray, calls: list[DetectorCall] | None = None) -> Extraction | None:
+        detections = self.detect(rgb, calls)
         chosen = largest_face(detections)
         if chosen < 0:
             return None

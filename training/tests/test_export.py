@@ -385,3 +385,19 @@ def test_validate_checks_external_data_declarations(external_unet_bundle, tmp_pa
     copy = copy_bundle(external_unet_bundle, tmp_path)
     edit_manifest(copy, edit)
     assert validate_bundle(copy) == expected
+
+
+def test_vocabulary_seen_lists_whole_caption_words_not_bpe_fragments():
+    """ "goatee" is two BPE tokens ("go", "atee"): with both seen the list has the word, never a fragment;
+    with only one seen it has neither."""
+    from face0.export import caption_words, vocabulary_words
+    from face0.sample import clip_tokenizer
+
+    tokenizer = clip_tokenizer(MICRO.face_token_positions)
+    goatee, smiling = tokenizer.encode("goatee"), tokenizer.encode("smiling")
+    assert len(goatee) > 1
+    both = vocabulary_words(CompactVocabulary(clip_ids=tuple(sorted({*goatee, *smiling}))), tokenizer)
+    assert "goatee" in both and "smiling" in both
+    assert not {"go", "atee"} & set(both)
+    assert "goatee" not in vocabulary_words(CompactVocabulary(clip_ids=tuple(goatee[:1])), tokenizer)
+    assert caption_words(["clean-shaven, o'clock:"]) == {"clean-shaven", "o'clock"}

@@ -36,9 +36,9 @@ def _box(b: dict) -> list[float]:
 def test_pipeline_reproduces_the_committed_goldens():
     """Tolerances: boxes 1e-3 px, scores 1e-4, crop values 1e-3 (0..255 scale), embeddings 1e-4."""
     committed = json.loads(GOLDEN_PATH.read_text())
-    fresh = build_goldens(DEFAULT_MODEL_DIR, IDENTITIES_DIR)
-    assert {k: v for k, v in fresh.items() if k != "photos"} == {
-        k: v for k, v in committed.items() if k != "photos"
+    fresh = json.loads(json.dumps(build_goldens(DEFAULT_MODEL_DIR, IDENTITIES_DIR)))
+    assert {k: v for k, v in fresh.items() if k not in ("photos", "scenes")} == {
+        k: v for k, v in committed.items() if k not in ("photos", "scenes")
     }
     assert [p["path"] for p in fresh["photos"]] == [p["path"] for p in committed["photos"]]
     for new, old in zip(fresh["photos"], committed["photos"], strict=True):
@@ -58,6 +58,29 @@ def test_pipeline_reproduces_the_committed_goldens():
         _close(new["crop_mean"], old["crop_mean"], 1e-3, what)
         _close(new["crop_samples"], old["crop_samples"], 1e-3, what)
         _close(new["embedding"], old["embedding"], 1e-4, what)
+    assert [s["scene"] for s in fresh["scenes"]] == [s["scene"] for s in committed["scenes"]]
+    for new, old in zip(fresh["scenes"], committed["scenes"], strict=True):
+        what = new["scene"]["name"]
+        assert [c["rect"] for c in new["calls"]] == [c["rect"] for c in old["calls"]], what
+        assert (new["faces"], new.get("chosen")) == (old["faces"], old.get("chosen")), what
+        for d_new, d_old in zip(new.get("detections", []), old.get("detections", []), strict=True):
+            _close(_box(d_new["box"]), _box(d_old["box"]), 1e-3, what)
+            _close(d_new["keypoints"], d_old["keypoints"], 1e-3, what)
+            assert d_new["found_by"] == d_old["found_by"], what
+        if new["faces"]:
+            _close(new["embedding"], old["embedding"], 1e-4, what)
+
+
+def test_goldens_cover_small_several_and_no_faces():
+    scenes = json.loads(GOLDEN_PATH.read_text())["scenes"]
+    sizes = [
+        d["box"]["width"] / max(s["scene"]["width"], s["scene"]["height"])
+        for s in scenes
+        for d in s.get("detections", [])
+    ]
+    assert min(sizes) < 0.06 and max(sizes) > 0.35
+    assert {s["faces"] for s in scenes} >= {0, 1, 2, 3}
+    assert any(d["found_by"] == "tile" for s in scenes for d in s.get("detections", []))
 
 
 def test_goldens_cover_grayscale_and_repeated_people():

@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { EngineInfo } from '../../src/engine/api';
+import type { Manifest } from '../../src/bundle/manifest';
+import { useStore } from '../../src/store';
+
+const manifest = JSON.parse(readFileSync(new URL('../../models/default/manifest.json', import.meta.url), 'utf8')) as Manifest;
+const info = { backend: 'wasm', wasmThreads: 2, fallbackReason: null, manifest, loadMs: 1, timings: {} } as EngineInfo;
+
+describe('store', () => {
+  it("keeps what the user set while the model loaded; the bundle's defaults fill the rest", () => {
+    const s = useStore.getState();
+    s.setParam('w', 3);
+    s.setParam('steps', 25);
+    s.setInfo(info, null);
+    const after = useStore.getState();
+    expect(after.w).toBe(3);
+    expect(after.steps).toBe(25);
+    expect(after.c).toBe(manifest.defaults.c);
+    expect(after.a).toBe(manifest.defaults.a);
+  });
+
+  it('applies a URL steps override unless the user chose steps', () => {
+    useStore.setState({ touched: [] });
+    useStore.getState().setInfo(info, 2);
+    expect(useStore.getState().steps).toBe(2);
+    expect(useStore.getState().w).toBe(manifest.defaults.w);
+  });
+});
