@@ -2,15 +2,27 @@
 
 import argparse
 
-from face0 import attributes, augment, evaluate, export, latent_preview, pack, sample, train
+from face0 import (
+    attributes,
+    augment,
+    bench,
+    evaluate,
+    export,
+    latent_preview,
+    pack,
+    sample,
+    slim,
+    train,
+    train_vae,
+)
 
 STAGES = {
     "export": export,
     "augment": augment,
     "train": train,
-    "train-vae": train.VAE_STAGE,
-    "bench": train.BENCH_STAGE,
-    "slim": train.SLIM_STAGE,
+    "train-vae": train_vae,
+    "bench": bench,
+    "slim": slim,
     "sample": sample,
     "evaluate": evaluate,
     "train-attributes": attributes,

@@ -258,6 +258,10 @@ class SampleStream:
             self.position = StreamPosition(epoch + 1, 0)
 
 
+# The --cache-decoded help of the stages that read samples (SampleReader's `cache`).
+CACHE_HELP = "keep decoded samples in memory after the first epoch (datasets that fit in RAM; for GPUs)"
+
+
 class SampleReader:
     """Decoded samples from a SampleStream; undecodable ones are counted and skipped.
 

@@ -1,4 +1,5 @@
-"""Process-group setup for torchrun / accelerate launch (env:// rendezvous) and the collectives we use."""
+"""Process-group setup for torchrun / accelerate launch (env:// rendezvous), the collectives we use, and the
+device's matrix-product precision."""
 
 import os
 from dataclasses import dataclass
@@ -31,6 +32,13 @@ def init_distributed(device: str | None = None) -> DistInfo:
     if world_size > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo", rank=rank, world_size=world_size)
     return DistInfo(rank, world_size, local_rank, target)
+
+
+def allow_tf32(device: torch.device) -> None:
+    """TensorFloat-32 matrix products and convolutions on CUDA (PyTorch leaves matmul TF32 off)."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
 
 
 def mean_across_ranks(value: float, info: DistInfo) -> float:

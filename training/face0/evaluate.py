@@ -625,8 +625,9 @@ def vae_round_trip(
     """(size, size, 3) 0..255 images encoded by a train-vae file's encoder (posterior mean) and decoded by
     the bundle's own vae_decoder graph (the best any generation can look through that decoder), or without
     a bundle by the file's own decoder in PyTorch float32."""
+    from face0.checkpoints import read_vae_file
+    from face0.config_json import config_from_dict
     from face0.models import build_vae
-    from face0.train import config_from_dict, read_vae_file
 
     state = read_vae_file(vae_file)
     if bundle is not None and state["scaling_factor"] != bundle.manifest["vae_scaling_factor"]:

@@ -33,6 +33,7 @@ from face0.bundle import (
     write_manifest,
 )
 from face0.captions import caption_vocabulary_text
+from face0.clip_vocab import CLIP_VOCAB_FILE, clip_tokenizer
 from face0.configs import CONFIGS, CONTEXT_LENGTH, DATA_DIR, ModelConfig
 from face0.extraction import MAX_DETECT_SIDE, MIN_CONFIDENCE
 from face0.face_crop import FACE0_CROP_MARGINS
@@ -58,7 +59,6 @@ from face0.models import (
     build_models,
     build_vocabulary,
 )
-from face0.sample import CLIP_VOCAB_FILE, clip_tokenizer
 from face0.taef2 import Taef2Autoencoder
 from face0.tokenize import Face0Tokenizer
 
@@ -522,7 +522,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     if args.checkpoint:
-        from face0.train import load_checkpoint_models, replace_vae_decoder
+        from face0.checkpoints import load_checkpoint_models, replace_vae_decoder
 
         models = load_checkpoint_models(args.checkpoint, ema=not args.no_ema)
         print(f"{args.checkpoint}: {'raw' if args.no_ema else 'EMA'} weights")

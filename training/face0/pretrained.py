@@ -15,9 +15,9 @@ import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
+from face0.clip_vocab import CLIP_BPE
 from face0.configs import (
     CONTEXT_LENGTH,
-    DATA_DIR,
     ModelConfig,
     ProjectorConfig,
     SchedulerConfig,
@@ -38,11 +38,8 @@ from face0.models import (
     build_unet,
     build_vae,
 )
-from face0.sample import CLIP_VOCAB_FILE
 from face0.tokenize import clip_vocab_and_merges
 
-# The BPE file training tokenizes with and bundles ship (face0.sample.clip_tokenizer's default).
-CLIP_BPE = DATA_DIR / "clip" / CLIP_VOCAB_FILE
 MODEL_INDEX = "model_index.json"
 # model_index.json entries Face0 reads: (library, accepted classes).
 COMPONENTS = {
@@ -51,7 +48,7 @@ COMPONENTS = {
     "text_encoder": ("transformers", ("CLIPTextModel",)),
     "tokenizer": ("transformers", ("CLIPTokenizer", "CLIPTokenizerFast")),
 }
-# What the app's DDIM runs (src/diffusion/ddim.ts); train.diffusion_loss's target is the noise (epsilon).
+# What the app's DDIM runs (src/diffusion/ddim.ts); face0.diffusion_loss's target is the noise (epsilon).
 SCHEDULER_CHOICES = {
     "beta_schedule": ("linear", "scaled_linear"),
     "prediction_type": ("epsilon",),

@@ -19,14 +19,12 @@ import torch
 from diffusers import DDIMScheduler
 from PIL import Image
 
-from face0.configs import CONTEXT_LENGTH, DATA_DIR
+from face0.clip_vocab import clip_tokenizer
 from face0.context import build_contexts
 from face0.guidance import combine_guidance, plan_guidance
 from face0.models import Face0Models, decode_latents
 from face0.rng import Rng
 from face0.tokenize import Face0Tokenizer
-
-CLIP_VOCAB_FILE = "bpe_simple_vocab_16e6.txt.gz"
 
 
 class SamplerGraphs(Protocol):
@@ -156,10 +154,6 @@ def bundle_fields(models: Face0Models) -> dict:
     }
 
 
-def clip_tokenizer(positions, bpe_gz: Path = DATA_DIR / "clip" / CLIP_VOCAB_FILE) -> Face0Tokenizer:
-    return Face0Tokenizer.from_bpe_gz(bpe_gz, face_positions=positions, max_length=CONTEXT_LENGTH)
-
-
 def load_bundle(bundle_dir: Path, threads: int = 1) -> tuple[OrtGraphs, Face0Tokenizer, dict]:
     manifest = json.loads((bundle_dir / "manifest.json").read_text())
     tokenizer = clip_tokenizer(
@@ -209,7 +203,7 @@ def run(args: argparse.Namespace) -> None:
         graphs, tokenizer, manifest = load_bundle(args.bundle)
         defaults = manifest["defaults"]
     else:
-        from face0.train import load_checkpoint_models
+        from face0.checkpoints import load_checkpoint_models
 
         models = load_checkpoint_models(args.checkpoint, ema=not args.no_ema).eval()
         graphs, manifest = TorchGraphs(models), bundle_fields(models)

@@ -1,10 +1,11 @@
 """Joint training of the U-Net and FaceProjector (and the text encoder, for from-scratch configurations)
-on (image, caption, face embedding), plus the `train-vae` and `bench` stages.
+on (image, caption, face embedding): the `train` stage's loop and its options.
 
 Randomness is a function of (seed, step, rank, micro-batch) — captions, face/caption dropout, VAE
 latent sampling, noise and timesteps — and the models have no dropout, so a checkpoint's step,
 data-stream positions, weights, EMA and optimizer state are the whole training state: a resumed run
 reproduces the uninterrupted one exactly (on the same hardware, thread count and world size).
+The checkpoint format is face0.checkpoints; the objective, face0.diffusion_loss.
 """
 
 import argparse
@@ -12,8 +13,6 @@ import copy
 import dataclasses
 import itertools
 import json
-import math
-import os
 import random
 import time
 from collections.abc import Iterator
@@ -21,29 +20,20 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from diffusers import DDPMScheduler
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.flop_counter import FlopCounterMode
 
 from face0.bundle_weights import init_text_from_bundle
-from face0.captions import attribute_caption, caption_vocabulary_text
-from face0.configs import (
-    CONFIGS,
-    GuidanceDefaults,
-    ModelConfig,
-    ProjectorConfig,
-    SchedulerConfig,
-    TextEncoderConfig,
-    UNetConfig,
-    VAEConfig,
-)
+from face0.captions import attribute_caption
+from face0.checkpoints import latest_checkpoint, load_checkpoint_models, load_vae, save_checkpoint
+from face0.clip_vocab import clip_tokenizer, vocabulary_for
+from face0.config_json import config_from_dict, load_model_config
+from face0.configs import CONFIGS, ModelConfig
 from face0.data import (
+    CACHE_HELP,
     EMBEDDING_EXTENSION,
     IdentityIndex,
     Sample,
@@ -55,67 +45,43 @@ from face0.data import (
     npy_array,
     read_samples,
 )
-from face0.distributed import DistInfo, barrier, gather_objects, init_distributed, mean_across_ranks, shutdown
+from face0.diffusion_loss import (
+    Batch,
+    Denoiser,
+    Identity,
+    ddpm_scheduler,
+    diffusion_loss,
+    images_to_tensor,
+    trainable_parameters,
+)
+from face0.distributed import (
+    DistInfo,
+    allow_tf32,
+    barrier,
+    gather_objects,
+    init_distributed,
+    mean_across_ranks,
+    shutdown,
+)
 from face0.facemodels import DEFAULT_MODEL_DIR
 from face0.facemodels.torch_embedder import FaceEmbedderTorch
 from face0.identity_loss import IdentityLoss, crop_boxes
-from face0.models import (
-    CompactVocabulary,
-    Face0Models,
-    build_models,
-    build_vae,
-    build_vocabulary,
-    decode_latents,
-    encode_latents,
-    insert_face_tokens,
-    parameter_count,
-)
+from face0.models import CompactVocabulary, Face0Models, build_models, parameter_count
 from face0.prefetch import Prefetched
 from face0.pretrained import load_pretrained_models, pretrained_model_config
 from face0.progress import Progress, format_duration
-from face0.sample import TorchGraphs, bundle_fields, clip_tokenizer, image_grid, sample_image, to_uint8
+from face0.sample import TorchGraphs, bundle_fields, image_grid, sample_image, to_uint8
+from face0.step_schedule import derived_seed, scheduled_lr
 from face0.taef2 import Taef2Autoencoder
 
-CHECKPOINT_FORMAT = "face0-checkpoint"
-VAE_FORMAT = "face0-vae"
-CHECKPOINT_DIR = "checkpoints"
 METRICS_FILE = "metrics.jsonl"
 # Face embeddings the FaceProjector's input standardisation is fitted on at a fresh start.
 PROJECTOR_STATISTICS_SAMPLES = 4096
-# The keys of TAEF2's published (frozen) weights in a checkpoint.
-TAEF2_WEIGHTS = ("vae.encoder.", "vae.decoder.")
 # Training images (image and mirror latents each) the TAEF2 latent standardisation is fitted on.
 LATENT_STATISTICS_SAMPLES = 2048
 
 
-# ---------------------------------------------------------------------------------------------- configs
-
-
-def config_from_dict(d: dict) -> ModelConfig:
-    """Inverse of dataclasses.asdict for ModelConfig (lists back to tuples)."""
-
-    def build(cls, values: dict):
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
-
-    return ModelConfig(
-        name=d["name"],
-        image_size=d["image_size"],
-        context_width=d["context_width"],
-        text_encoder=build(TextEncoderConfig, d["text_encoder"]),
-        unet=build(UNetConfig, d["unet"]),
-        vae=build(VAEConfig, d["vae"]),
-        projector=build(ProjectorConfig, d["projector"]),
-        face_token_positions=tuple(d["face_token_positions"]),
-        scheduler=build(SchedulerConfig, d["scheduler"]),
-        defaults=build(GuidanceDefaults, d["defaults"]),
-    )
-
-
-def load_model_config(name_or_path: str) -> ModelConfig:
-    """A named configuration (configs.CONFIGS) or a JSON file holding asdict(ModelConfig)."""
-    if name_or_path in CONFIGS:
-        return CONFIGS[name_or_path]
-    return config_from_dict(json.loads(Path(name_or_path).read_text()))
+# ---------------------------------------------------------------------------------------------- options
 
 
 @dataclass
@@ -224,57 +190,6 @@ class EMA:
             self.shadow[name].copy_(tensor)
 
 
-class Denoiser(nn.Module):
-    """Epsilon prediction from noisy latents, timesteps, CLIP ids and face embeddings (what DDP wraps)."""
-
-    def __init__(self, models: Face0Models, train_text_encoder: bool):
-        super().__init__()
-        self.models = models
-        self.train_text_encoder = train_text_encoder
-
-    def forward(self, noisy, timesteps, input_ids, face_embedding, has_face):
-        with torch.set_grad_enabled(self.train_text_encoder and torch.is_grad_enabled()):
-            text = self.models.text_encoder(input_ids)
-        tokens = self.models.face_projector(face_embedding)
-        context = insert_face_tokens(text, tokens, has_face, self.models.config.face_token_positions)
-        return self.models.unet(noisy, timesteps, context).sample
-
-
-def derived_seed(*parts: int) -> int:
-    return int(np.random.SeedSequence(list(parts)).generate_state(1, np.uint64)[0] >> 1)
-
-
-def ddpm_scheduler(config: ModelConfig) -> DDPMScheduler:
-    s = config.scheduler
-    return DDPMScheduler(
-        num_train_timesteps=s.num_train_timesteps,
-        beta_start=s.beta_start,
-        beta_end=s.beta_end,
-        beta_schedule=s.beta_schedule,
-        prediction_type=s.prediction_type,
-        clip_sample=False,
-    )
-
-
-def images_to_tensor(samples: list[Sample]) -> torch.Tensor:
-    """uint8 (S, S, 3) images -> (B, 3, S, S) float32 in [-1, 1]."""
-    images = torch.from_numpy(np.stack([s.image for s in samples])).permute(0, 3, 1, 2).contiguous()
-    return images.float().div_(127.5).sub_(1.0)
-
-
-@dataclass
-class Batch:
-    images: torch.Tensor  # (B, 3, S, S) in [-1, 1]
-    input_ids: torch.Tensor  # (B, 77)
-    face_embedding: torch.Tensor  # (B, E)
-    has_face: torch.Tensor  # (B,) bool
-    captions: list[str]
-    # (B, C, h, w) raw latents packed with the images (each the image's or, at random, its mirror's); None:
-    # the autoencoder encodes `images` at every step.
-    latents: torch.Tensor | None = None
-    crop_boxes: torch.Tensor | None = None  # (B, 4) face crop boxes in image pixels, NaN without a face
-
-
 def make_batch(
     samples: list[Sample],
     options: TrainOptions,
@@ -346,170 +261,7 @@ def learning_rate(step: int, options: TrainOptions) -> float:
     )
 
 
-def scheduled_lr(
-    step: int, lr: float, warmup: int, decay_from: int | None, final: float, max_steps: int
-) -> float:
-    """The lr of 0-based `step`: linear warm-up over `warmup` steps, then constant, then (from decay_from)
-    cosine decay reaching `final` at max_steps."""
-    lr = lr * min(1.0, (step + 1) / warmup) if warmup else lr
-    if decay_from is None or step < decay_from or max_steps <= decay_from:
-        return lr
-    progress = min(1.0, (step - decay_from) / (max_steps - decay_from))
-    return final + (lr - final) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def allow_tf32(device: torch.device) -> None:
-    """TensorFloat-32 matrix products and convolutions on CUDA (PyTorch leaves matmul TF32 off)."""
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-
-
-@dataclass
-class Identity:
-    """The identity loss of a run and its weight."""
-
-    loss: IdentityLoss
-    weight: float
-
-
-def draw_timesteps(
-    count: int, steps: int, generator: torch.Generator, high_timesteps: tuple[float, int] = (0.0, 0)
-) -> torch.Tensor:
-    """Uniform in [0, steps), except the first round(share * count), uniform in [first, steps)."""
-    timesteps = torch.randint(0, steps, (count,), generator=generator)
-    share, first = high_timesteps
-    high = round(share * count)
-    if high:
-        timesteps[:high] = torch.randint(first, steps, (high,), generator=generator)
-    return timesteps
-
-
-def diffusion_loss(
-    denoiser: nn.Module,
-    vae: nn.Module,
-    scheduler: DDPMScheduler,
-    batch: Batch,
-    generator: torch.Generator,
-    device: torch.device,
-    bf16: bool,
-    identity: Identity | None = None,
-    high_timesteps: tuple[float, int] = (0.0, 0),
-) -> tuple[torch.Tensor, dict[str, float]]:
-    """Epsilon-prediction MSE at random timesteps (noise, timesteps and latents drawn from `generator`), plus
-    the weighted identity loss on the decoded x0-predictions of low-noise samples; returns the total and
-    its terms for the log. `high_timesteps` (share, first): that share of the batch has t >= first."""
-    with torch.no_grad():
-        if batch.latents is not None:
-            latents = vae.standardise(batch.latents.to(device))
-        else:
-            latents = encode_latents(vae, batch.images.to(device), generator)
-    noise = torch.randn(latents.shape, generator=generator).to(device)
-    steps = scheduler.config.num_train_timesteps
-    timesteps = draw_timesteps(latents.shape[0], steps, generator, high_timesteps).to(device)
-    noisy = scheduler.add_noise(latents, noise, timesteps)
-    face_embedding, has_face = batch.face_embedding.to(device), batch.has_face.to(device)
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        pred = denoiser(noisy, timesteps, batch.input_ids.to(device), face_embedding, has_face)
-    mse = F.mse_loss(pred.float(), noise)
-    terms = {"mse": mse.item()}
-    if identity is None:
-        return mse, terms
-    boxes = batch.crop_boxes.to(device)
-    chosen = identity.loss.selected(timesteps, has_face, boxes)
-    terms["identity_samples"] = len(chosen)
-    if len(chosen) == 0:
-        return mse, terms
-    alpha = scheduler.alphas_cumprod.to(device)[timesteps[chosen]].float()[:, None, None, None]
-    x0 = (noisy[chosen] - (1 - alpha).sqrt() * pred[chosen].float()) / alpha.sqrt()
-    images = decode_latents(vae, x0 / vae_scaling_factor(vae))
-    projector = unwrapped(denoiser).models.face_projector
-    identity_term = identity.loss(
-        images, boxes[chosen], face_embedding[chosen], projector.embedding_mean, projector.embedding_std
-    )
-    terms["identity"] = identity_term.item()
-    return mse + identity.weight * identity_term, terms
-
-
-def vae_scaling_factor(vae: nn.Module) -> float:
-    return 1.0 if isinstance(vae, Taef2Autoencoder) else vae.config.scaling_factor
-
-
-def unwrapped(module: nn.Module) -> nn.Module:
-    return module.module if isinstance(module, DistributedDataParallel) else module
-
-
-def trainable_parameters(models: Face0Models, train_text_encoder: bool) -> dict[str, nn.Parameter]:
-    parts = ["face_projector", "unet"] + (["text_encoder"] if train_text_encoder else [])
-    named = {}
-    for part in parts:
-        for name, p in getattr(models, part).named_parameters():
-            named[f"{part}.{name}"] = p
-    for name, p in models.named_parameters():
-        p.requires_grad_(name in named)
-    return named
-
-
-# ---------------------------------------------------------------------------------------------- checkpoints
-
-
-def checkpoint_path(out: Path, step: int) -> Path:
-    return out / CHECKPOINT_DIR / f"step-{step:08d}.pt"
-
-
-def latest_checkpoint(out: Path) -> Path | None:
-    found = sorted((out / CHECKPOINT_DIR).glob("step-*.pt"))
-    return found[-1] if found else None
-
-
-def save_atomic(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def read_checkpoint(path: Path) -> dict:
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} file")
-    return state
-
-
-def load_checkpoint_models(path: Path, ema: bool = True) -> Face0Models:
-    """Face0Models from a training checkpoint, with the EMA weights unless ema=False."""
-    state = read_checkpoint(path)
-    config = config_from_dict(state["model_config"])
-    # A slim checkpoint leaves out TAEF2's published weights (frozen): they come from ../shared again.
-    pretrained = config.vae.kind == "taef2" and not any(k.startswith(TAEF2_WEIGHTS) for k in state["models"])
-    models = Face0Models(config, CompactVocabulary(tuple(state["vocabulary"])), pretrained_vae=pretrained)
-    models.load_state_dict(state["models"], strict=not pretrained)
-    missing = set(models.state_dict()) - set(state["models"])
-    if any(not k.startswith(TAEF2_WEIGHTS) for k in missing):
-        raise ValueError(f"{path}: weights missing: {sorted(missing)[:5]}")
-    if ema:
-        with torch.no_grad():
-            params = dict(models.named_parameters())
-            for name, tensor in state["ema"].items():
-                params[name].copy_(tensor)
-    return models
-
-
-def slim_checkpoint(path: Path, out: Path, dtype: torch.dtype = torch.float32, ema: bool = True) -> None:
-    """`path`'s models with their EMA weights (raw ones if not `ema`), without optimizer state: what export,
-    sample and `--init` read. Floating-point tensors are stored as `dtype` (float16 halves a file that has
-    to travel), except the frozen VAE's: it defines the latents, and export checks a fine-tuned decoder's
-    encoder against it exactly."""
-    state = read_checkpoint(path)
-    weights = {**state["models"], **state["ema"]} if ema else state["models"]
-    if state["model_config"]["vae"].get("kind") == "taef2":
-        # TAEF2's published weights are frozen and in ../shared/pretrained; its latent statistics stay.
-        weights = {k: v for k, v in weights.items() if not k.startswith(TAEF2_WEIGHTS)}
-    cast = {k for k, v in weights.items() if v.is_floating_point() and not k.startswith("vae.")}
-    state["models"] = {k: v.to(dtype) if k in cast else v for k, v in weights.items()}
-    state["ema"] = {}
-    state.pop("optimizer", None)
-    save_atomic(state, out)
+# ---------------------------------------------------------------------------------------------- run start
 
 
 def init_models(options: TrainOptions) -> Face0Models:
@@ -539,20 +291,6 @@ def truncate_metrics(path: Path, step: int) -> None:
         return
     kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
     path.write_text("".join(line + "\n" for line in kept))
-
-
-def vocabulary_for(shards: list[Path], tokenizer, extra: list[str]) -> CompactVocabulary:
-    """Every BPE token of the shards' captions, of face0.captions' phrases and of `extra`."""
-
-    def texts():
-        yield from caption_vocabulary_text()
-        yield from extra
-        for shard in shards:
-            for _key, files in read_samples(shard):
-                if "txt" in files:
-                    yield files["txt"].decode("utf-8")
-
-    return build_vocabulary(texts(), tokenizer.encode)
 
 
 def training_embeddings(shards: list[Path], limit: int) -> np.ndarray:
@@ -663,46 +401,6 @@ def validation_grid(
         rows.append(row)
     path.parent.mkdir(parents=True, exist_ok=True)
     image_grid(rows).save(path)
-
-
-def read_vae_file(path: Path) -> dict:
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if state.get("format") != VAE_FORMAT:
-        raise ValueError(f"{path}: not a {VAE_FORMAT} file")
-    return state
-
-
-def load_vae(models: Face0Models, path: Path) -> Face0Models:
-    """Models whose VAE (and config's scaling factor) come from a train-vae file."""
-    state = read_vae_file(path)
-    vae_config = dataclasses.replace(models.config.vae, scaling_factor=state["scaling_factor"])
-    config = dataclasses.replace(models.config, vae=vae_config)
-    models.config = config
-    models.vae.load_state_dict(state["vae"])
-    models.vae.register_to_config(scaling_factor=state["scaling_factor"])
-    return models
-
-
-def encoder_keys(vae_state: dict) -> list[str]:
-    """The VAE tensors that produce latents (diffusers AutoencoderKL names)."""
-    return [k for k in vae_state if k.startswith(("encoder.", "quant_conv."))]
-
-
-def replace_vae_decoder(models: Face0Models, path: Path) -> Face0Models:
-    """Models whose VAE decoder comes from a `train-vae --decoder-only` file. The U-Net was trained on the
-    encoder's latents, so that file's encoder and scaling factor must be exactly the models' own."""
-    state = read_vae_file(path)
-    own = models.vae.state_dict()
-    changed = [k for k in encoder_keys(own) if not torch.equal(own[k].cpu(), state["vae"][k])]
-    if changed or state["scaling_factor"] != models.config.vae.scaling_factor:
-        raise ValueError(
-            f"{path}: its encoder or scaling factor differs from the model's ({len(changed)} encoder "
-            f"tensors differ; scaling factor {state['scaling_factor']} vs "
-            f"{models.config.vae.scaling_factor}). Only a decoder fine-tuned from this model's VAE "
-            "(train-vae --init ... --decoder-only) can replace its decoder"
-        )
-    models.vae.load_state_dict(state["vae"])
-    return models
 
 
 def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
@@ -887,205 +585,6 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
     return TrainResult(step, losses, nan_skipped, bad, rate, models, ema)
 
 
-def save_checkpoint(out, step, models, ema, optimizer, positions, info, nan_skipped, bad, options) -> None:
-    state = {
-        "format": CHECKPOINT_FORMAT,
-        "step": step,
-        "model_config": asdict(models.config),
-        "vocabulary": list(models.vocabulary.clip_ids),
-        "models": {k: v.cpu() for k, v in models.state_dict().items()},
-        "ema": ema.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "world_size": info.world_size,
-        "stream_positions": positions,
-        "nan_skipped": nan_skipped,
-        "bad_images": bad,
-        "options": {
-            k: str(v) for k, v in asdict(options).items() if k not in ("model", "vocabulary_captions")
-        },
-    }
-    save_atomic(state, checkpoint_path(out, step))
-    kept = sorted((out / CHECKPOINT_DIR).glob("step-*.pt"))
-    for old in kept[: -options.keep_checkpoints]:
-        old.unlink()
-
-
-# ---------------------------------------------------------------------------------------------- train-vae
-
-
-def face_weights(samples: list[Sample], size: int, face_weight: float) -> torch.Tensor:
-    """(B, 1, S, S) per-pixel loss weights: 1, and 1 + face_weight inside the sample's face box."""
-    weights = torch.ones(len(samples), 1, size, size)
-    grid = torch.arange(size) + 0.5  # pixel centres
-    for i, sample in enumerate(samples):
-        box = sample.face_box
-        if box is None:
-            continue
-        rows = (grid >= box["y"]) & (grid < box["y"] + box["height"])
-        cols = (grid >= box["x"]) & (grid < box["x"] + box["width"])
-        weights[i, 0] += face_weight * (rows[:, None] & cols[None, :])
-    return weights
-
-
-def vae_loss(
-    vae, images: torch.Tensor, generator: torch.Generator, kl_weight: float,
-    weights: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
-    """(L1 + L2 reconstruction + kl_weight * KL, the sampled latents). `weights` (B, 1, S, S) weighs the
-    reconstruction's pixels; the mean stays a per-element mean (all-ones weights give the plain loss)."""
-    posterior = vae.encode(images).latent_dist
-    z = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=generator).to(
-        images.device
-    )
-    reconstruction = vae.decode(z).sample
-    if weights is None:
-        loss = F.l1_loss(reconstruction, images) + F.mse_loss(reconstruction, images)
-    else:
-        error = reconstruction - images
-        loss = ((error.abs() + error.square()) * weights).sum() / (weights.sum() * images.shape[1])
-    return loss + kl_weight * posterior.kl().mean(), z
-
-
-def train_vae(
-    shards: list[Path], config: ModelConfig, out: Path, steps: int, batch: int = 16, lr: float = 1e-4,
-    kl_weight: float = 1e-6, seed: int = 0, device: str | None = None, log_every: int = 50,
-    init: Path | None = None, decoder_only: bool = False, lr_warmup: int = 0, lr_final: float | None = None,
-    cache_decoded: bool = False, face_weight: float = 0.0,
-) -> dict:  # fmt: skip
-    """Trains the AutoencoderKL alone on images and saves it with the scaling factor 1 / std(latents).
-
-    `decoder_only` fine-tunes the decoder of the `init` VAE and keeps its encoder frozen, so the latents,
-    their scaling factor and a U-Net trained on them stay valid (what SD's ft-MSE decoders did). The lr
-    warms up over `lr_warmup` steps; with `lr_final` it then decays (cosine) to lr_final at the last step.
-    `face_weight` > 0 weighs the reconstruction inside each sample's face box 1 + face_weight times the rest:
-    identity lives in the face, and a small decoder cannot render every pixel well."""
-    if decoder_only and init is None:
-        raise ValueError("--decoder-only fine-tunes an existing VAE: give it with --init")
-    target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    allow_tf32(target)
-    torch.manual_seed(seed)
-    vae = build_vae(config)
-    start = read_vae_file(init) if init else None
-    if start:
-        vae.load_state_dict(start["vae"])
-    vae = vae.to(target)
-    if decoder_only:
-        frozen = set(encoder_keys(vae.state_dict()))
-        for name, parameter in vae.named_parameters():
-            parameter.requires_grad_(name not in frozen)
-    reader = SampleReader(
-        SampleStream(shards, 0, 1, seed, 1000), config.image_size, config.projector.embedding_width, False,
-        cache=cache_decoded,
-    )  # fmt: skip
-    optimizer = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=lr)
-    progress = Progress(steps, "train-vae", "steps", every_s=30.0)
-    losses = []
-    decay_from = None if lr_final is None else lr_warmup
-    for step in range(steps):
-        for group in optimizer.param_groups:
-            group["lr"] = scheduled_lr(step, lr, lr_warmup, decay_from, lr_final or 0.0, steps)
-        generator = torch.Generator().manual_seed(derived_seed(seed, step))
-        samples = reader.next_batch(batch)
-        weights = face_weights(samples, config.image_size, face_weight).to(target) if face_weight else None
-        loss, _ = vae_loss(vae, images_to_tensor(samples).to(target), generator, kl_weight, weights)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        progress.update(1, f"loss {loss.item():.4f}")
-    vae.eval()
-    with torch.no_grad():
-        generator = torch.Generator().manual_seed(derived_seed(seed, steps))
-        latents = [
-            vae_loss(vae, images_to_tensor(reader.next_batch(batch)).to(target), generator, 0)[1]
-            for _ in range(4)
-        ]
-    # The frozen encoder's latents are the init's: its scaling factor stays exact.
-    scaling_factor = (
-        start["scaling_factor"] if decoder_only else float(1.0 / torch.cat(latents).flatten().std())
-    )
-    state = {
-        "format": VAE_FORMAT,
-        "model_config": asdict(config),
-        "vae": {k: v.cpu() for k, v in vae.state_dict().items()},
-        "scaling_factor": scaling_factor,
-        "steps": steps,
-        "losses": losses[::log_every],
-        "init": None if init is None else str(init),
-        "decoder_only": decoder_only,
-        "face_weight": face_weight,
-    }
-    save_atomic(state, out)
-    print(f"train-vae: {out}, final loss {losses[-1]:.4f}, scaling factor {scaling_factor:.4f}")
-    return state
-
-
-# ---------------------------------------------------------------------------------------------- bench
-
-
-def bench(
-    config: ModelConfig, batch: int, steps: int, warmup: int, bf16: bool, gradient_checkpointing: bool,
-    identity_weight: float = 0.0,
-) -> tuple[float, float]:  # fmt: skip
-    """(training samples/s, training FLOPs per sample) of one process on synthetic inputs (random images,
-    captions, embeddings; for TAEF2 configurations cached latents, as `pack --autoencoder` gives). FLOPs are
-    torch's count of one step's matmuls, convolutions and attention (forward and backward, the autoencoder's
-    encoder or the identity loss's decoder and embedder included): a figure that does not depend on the
-    machine's load. With `identity_weight`, every sample is in the identity loss's timestep range."""
-    info = init_distributed()
-    tokenizer = clip_tokenizer(config.face_token_positions)
-    vocabulary = build_vocabulary(caption_vocabulary_text(), tokenizer.encode)
-    models = build_models(config, vocabulary, seed=0).to(info.device)
-    models.vae.eval().requires_grad_(False)
-    if gradient_checkpointing:
-        models.unet.enable_gradient_checkpointing()
-    named = trainable_parameters(models, train_text_encoder=True)
-    optimizer = torch.optim.AdamW(named.values(), lr=1e-4)
-    denoiser, scheduler = Denoiser(models, True), ddpm_scheduler(config)
-    g = torch.Generator().manual_seed(0)
-    batch_data = Batch(
-        images=torch.rand(batch, 3, config.image_size, config.image_size, generator=g) * 2 - 1,
-        input_ids=torch.from_numpy(tokenizer(["a photo of a smiling woman with blond hair"] * batch)),
-        face_embedding=torch.randn(batch, config.projector.embedding_width, generator=g),
-        has_face=torch.ones(batch, dtype=torch.bool),
-        captions=[],
-        latents=(
-            torch.randn(
-                batch, config.vae.latent_channels, config.latent_size, config.latent_size, generator=g
-            )
-            if config.vae.kind == "taef2"
-            else None
-        ),
-        crop_boxes=torch.tensor([[0.1, 0.1, 0.8, 0.8]]).repeat(batch, 1) * config.image_size,
-    )
-    identity = None
-    if identity_weight:
-        embedder = FaceEmbedderTorch.from_bundle(DEFAULT_MODEL_DIR).to(info.device)
-        steps_all = config.scheduler.num_train_timesteps
-        identity = Identity(IdentityLoss(embedder, steps_all, batch), identity_weight)
-
-    def step() -> None:
-        loss, _ = diffusion_loss(denoiser, models.vae, scheduler, batch_data, g, info.device, bf16, identity)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-    counter = FlopCounterMode(display=False)
-    with counter:
-        step()
-    elapsed = 0.0
-    for i in range(warmup + steps):
-        if info.device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        step()
-        if info.device.type == "cuda":
-            torch.cuda.synchronize()
-        if i >= warmup:
-            elapsed += time.perf_counter() - start
-    return steps * batch / elapsed, counter.get_total_flops() / batch
-
-
 # ---------------------------------------------------------------------------------------------- CLI
 
 
@@ -1194,105 +693,3 @@ def run(args: argparse.Namespace) -> None:
         train(options, info)
     finally:
         shutdown(info)
-
-
-CACHE_HELP = "keep decoded samples in memory after the first epoch (datasets that fit in RAM; for GPUs)"
-
-
-def _add_vae_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("shards", nargs="+")
-    parser.add_argument("--out", type=Path, required=True, help="VAE file (.pt) for `train --vae`")
-    parser.add_argument("--config", default="tiny")
-    parser.add_argument("--steps", type=int, required=True)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--lr-warmup", type=int, default=0)
-    parser.add_argument(
-        "--lr-final", type=float, help="cosine decay to this lr at the last step (default: constant)"
-    )
-    parser.add_argument("--kl-weight", type=float, default=1e-6)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device")
-    parser.add_argument("--threads", type=int, help="torch CPU threads")
-    parser.add_argument("--init", type=Path, help="train-vae file to start from")
-    parser.add_argument(
-        "--decoder-only", action="store_true", help="train only the decoder; the --init encoder stays frozen"
-    )
-    parser.add_argument("--cache-decoded", action="store_true", help=CACHE_HELP)
-    parser.add_argument(
-        "--face-weight", type=float, default=0.0, help="extra loss weight inside the face box (1 + W there)"
-    )
-
-
-def _run_vae(args: argparse.Namespace) -> None:
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    config = load_model_config(args.config)
-    shards = list_shards(args.shards)
-    train_vae(
-        shards, config, args.out, args.steps, args.batch, args.lr, args.kl_weight, args.seed, args.device,
-        init=args.init, decoder_only=args.decoder_only, lr_warmup=args.lr_warmup, lr_final=args.lr_final,
-        cache_decoded=args.cache_decoded, face_weight=args.face_weight,
-    )  # fmt: skip
-
-
-def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default="tiny")
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--bf16", action="store_true")
-    parser.add_argument("--gradient-checkpointing", action="store_true")
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--identity-weight", type=float, default=0.0, help="identity loss on every sample")
-
-
-def _run_bench(args: argparse.Namespace) -> None:
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    config = load_model_config(args.config)
-    rate, flops = bench(
-        config,
-        args.batch,
-        args.steps,
-        args.warmup,
-        args.bf16,
-        args.gradient_checkpointing,
-        args.identity_weight,
-    )
-    device = "cuda" if torch.cuda.is_available() else f"cpu, {torch.get_num_threads()} threads"
-    print(
-        f"bench {config.name}: batch {args.batch}, {rate:.2f} training samples/s ({device}), "
-        f"{flops / 1e9:.2f} GFLOP per training sample"
-    )
-
-
-def _add_slim_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--float16", action="store_true", help="store floating-point tensors as float16")
-    parser.add_argument("--no-ema", action="store_true", help="the raw weights instead of the EMA ones")
-
-
-def _run_slim(args: argparse.Namespace) -> None:
-    dtype = torch.float16 if args.float16 else torch.float32
-    slim_checkpoint(args.checkpoint, args.out, dtype, ema=not args.no_ema)
-    print(f"slim: {args.out} ({args.out.stat().st_size / 2**20:.1f} MiB)")
-
-
-# `python -m face0 train-vae|bench|slim`: stages with the same add_arguments/run interface as a stage module.
-VAE_STAGE = SimpleNamespace(
-    __doc__="Trains the VAE alone (from-scratch configurations) before `train`.",
-    add_arguments=_add_vae_arguments,
-    run=_run_vae,
-)
-SLIM_STAGE = SimpleNamespace(
-    __doc__="Writes a checkpoint's models with their EMA weights and no optimizer state (export, --init).",
-    add_arguments=_add_slim_arguments,
-    run=_run_slim,
-)
-BENCH_STAGE = SimpleNamespace(
-    __doc__="Prints training throughput (samples/s) on synthetic inputs.",
-    add_arguments=_add_bench_arguments,
-    run=_run_bench,
-)

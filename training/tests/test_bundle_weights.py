@@ -7,9 +7,9 @@ import torch
 from conftest import FACE_MODELS
 
 from face0.bundle_weights import bundle_vocabulary, graph_state, init_text_from_bundle
+from face0.clip_vocab import clip_tokenizer
 from face0.configs import CONFIGS
 from face0.models import CompactVocabulary, build_models
-from face0.sample import clip_tokenizer
 
 
 def run_graph(name: str, **inputs) -> np.ndarray:

@@ -55,7 +55,7 @@ def test_the_slimmed_diffusers_wheel_still_gives_face0_its_models(tmp_path):
     code = (
         f"import diffusers; assert diffusers.__file__.startswith({str(site)!r}); "
         "from diffusers import UNet2DConditionModel, AutoencoderKL, DDPMScheduler, DDIMScheduler; "
-        "import face0.train, face0.export, face0.sample"
+        "import face0.train, face0.train_vae, face0.bench, face0.slim, face0.export, face0.sample"
     )
     env_path = f"{site}:{Path(__file__).resolve().parents[1]}"
     result = subprocess.run(

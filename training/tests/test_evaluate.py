@@ -196,10 +196,12 @@ def test_vae_round_trip_uses_the_files_encoder_and_the_bundles_decoder(augmented
     import torch
     from conftest import MICRO, export_checkpoint
 
+    from face0.checkpoints import latest_checkpoint
     from face0.evaluate import open_bundle, vae_round_trip
     from face0.models import build_vae
     from face0.sample import to_uint8
-    from face0.train import TrainOptions, latest_checkpoint, train, train_vae
+    from face0.train import TrainOptions, train
+    from face0.train_vae import train_vae
 
     vae_file = tmp_path / "vae.pt"
     state = train_vae(augmented_shards, MICRO, vae_file, steps=2, batch=4)
@@ -278,7 +280,7 @@ def test_evaluate_vae_scores_each_file_at_its_own_image_size(augmented_shards, t
     from face0.evaluate_vae import run as run_evaluate_vae
     from face0.models import build_vae
     from face0.sample import to_uint8
-    from face0.train import train_vae
+    from face0.train_vae import train_vae
 
     small, large = tmp_path / "micro32.pt", tmp_path / "micro64.pt"
     state = train_vae(augmented_shards, MICRO, small, steps=2, batch=4)

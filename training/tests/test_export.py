@@ -188,8 +188,9 @@ def test_export_from_a_checkpoint_uses_its_ema_weights_config_and_vocabulary(aug
     vocabulary, and the projector's input standardisation fitted by train, all inside the graphs."""
 
     from face0 import export
-    from face0.sample import clip_tokenizer
-    from face0.train import TrainOptions, latest_checkpoint, load_checkpoint_models, train
+    from face0.checkpoints import latest_checkpoint, load_checkpoint_models
+    from face0.clip_vocab import clip_tokenizer
+    from face0.train import TrainOptions, train
 
     model = dataclasses.replace(MICRO, vae=dataclasses.replace(MICRO.vae, scaling_factor=0.37))
     options = TrainOptions(
@@ -220,7 +221,9 @@ def test_export_from_a_checkpoint_uses_its_ema_weights_config_and_vocabulary(aug
 def test_export_with_a_fine_tuned_vae_decoder(augmented_shards, tmp_path):
     """`export --checkpoint C --vae-decoder F`: the bundle's vae_decoder is F's decoder; the other graphs
     and the scaling factor stay C's."""
-    from face0.train import TrainOptions, latest_checkpoint, load_checkpoint_models, train, train_vae
+    from face0.checkpoints import latest_checkpoint, load_checkpoint_models
+    from face0.train import TrainOptions, train
+    from face0.train_vae import train_vae
 
     vae = train_vae(augmented_shards, MICRO, tmp_path / "vae.pt", steps=2, batch=4)
     options = TrainOptions(

@@ -8,6 +8,7 @@ from conftest import FACE_MODELS
 
 from face0.configs import CONFIGS, DATA_DIR
 from face0.data import Sample
+from face0.diffusion_loss import Batch, Denoiser, Identity, ddpm_scheduler, diffusion_loss
 from face0.evaluate import framing_box
 from face0.extraction import FaceExtractor, load_image, to_pixel_values
 from face0.face_crop import FACE0_CROP_MARGINS, Box, crop_and_resize, face_crop_box
@@ -15,7 +16,6 @@ from face0.facemodels.embedder import INPUT_SIZE
 from face0.facemodels.torch_embedder import FaceEmbedderTorch
 from face0.identity_loss import IdentityLoss, crop_boxes, crop_faces
 from face0.models import build_models, build_vocabulary
-from face0.train import Batch, Denoiser, Identity, ddpm_scheduler, diffusion_loss
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import pytest
 import torch
 from conftest import MICRO
 
+from face0.clip_vocab import clip_tokenizer
 from face0.configs import CONFIGS
 from face0.data import SampleReader, SampleStream, list_shards, read_samples
 from face0.pack import pack
-from face0.sample import clip_tokenizer
 from face0.taef2 import Taef2Autoencoder
 from face0.train import TrainOptions, make_batch
 

@@ -24,11 +24,12 @@ from transformers import CLIPTextConfig, CLIPTextModel
 
 from face0 import export
 from face0 import train as train_stage
+from face0.checkpoints import latest_checkpoint, load_checkpoint_models
+from face0.clip_vocab import clip_tokenizer
 from face0.configs import DATA_DIR, SD15, SchedulerConfig
+from face0.diffusion_loss import ddpm_scheduler
 from face0.models import CLIP_BOS_ID, CLIP_EOS_ID, FULL_VOCABULARY
 from face0.pretrained import load_pretrained_models, pretrained_model_config
-from face0.sample import clip_tokenizer
-from face0.train import ddpm_scheduler, latest_checkpoint, load_checkpoint_models
 
 CLIP_DIR = DATA_DIR / "clip"  # vocab.json + merges.txt: the files of SD 1.5's tokenizer/ folder
 

@@ -11,6 +11,7 @@ from conftest import MICRO
 from PIL import Image
 
 from face0.bundle import validate_bundle
+from face0.clip_vocab import clip_tokenizer
 from face0.configs import DATA_DIR
 from face0.export import export_bundle
 from face0.face_prior import fit_face_prior
@@ -21,7 +22,6 @@ from face0.rng import Rng
 from face0.sample import (
     TorchGraphs,
     bundle_fields,
-    clip_tokenizer,
     load_bundle,
     sample_image,
     scheduler_from_config,

@@ -141,8 +141,9 @@ def test_a_taef2_run_trains_on_packed_latents_and_its_slim_checkpoint_leaves_the
 ):
     """Two steps on packed latents; `slim` drops TAEF2's published weights (20 MB of float32 the shared
     folder holds) but keeps the latent statistics, and loading it restores the same models."""
+    from face0.checkpoints import TAEF2_WEIGHTS, load_checkpoint_models, slim_checkpoint
     from face0.pack import pack
-    from face0.train import TAEF2_WEIGHTS, TrainOptions, load_checkpoint_models, slim_checkpoint, train
+    from face0.train import TrainOptions, train
 
     config = dataclasses.replace(MICRO_TAEF2, image_size=64)
     packed = pack(augmented_shards, tmp_path / "packed", config.image_size, autoencoder="taef2")

@@ -23,6 +23,15 @@ from torch import nn
 
 import face0.data
 from face0.captions import CELEBA_ATTRIBUTES, attribute_caption, caption_vocabulary_text
+from face0.checkpoints import (
+    checkpoint_path,
+    latest_checkpoint,
+    load_checkpoint_models,
+    load_vae,
+    replace_vae_decoder,
+    slim_checkpoint,
+)
+from face0.clip_vocab import clip_tokenizer
 from face0.data import (
     EMBEDDING_EXTENSION,
     IdentityIndex,
@@ -33,33 +42,12 @@ from face0.data import (
     npy_bytes,
     read_samples,
 )
+from face0.diffusion_loss import Denoiser, ddpm_scheduler, diffusion_loss, draw_timesteps, images_to_tensor
 from face0.distributed import init_distributed, shutdown
 from face0.models import CompactVocabulary, build_models
-from face0.sample import clip_tokenizer
-from face0.train import (
-    EMA,
-    Denoiser,
-    TrainOptions,
-    checkpoint_path,
-    ddpm_scheduler,
-    diffusion_loss,
-    draw_timesteps,
-    face_weights,
-    fresh_models,
-    images_to_tensor,
-    latest_checkpoint,
-    learning_rate,
-    load_checkpoint_models,
-    load_vae,
-    make_batch,
-    replace_vae_decoder,
-    scheduled_lr,
-    slim_checkpoint,
-    train,
-    train_vae,
-    training_embeddings,
-    vae_loss,
-)
+from face0.step_schedule import scheduled_lr
+from face0.train import EMA, TrainOptions, fresh_models, learning_rate, make_batch, train, training_embeddings
+from face0.train_vae import face_weights, train_vae, vae_loss
 
 TRAIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -611,7 +599,7 @@ def test_the_documented_launchers_run_two_ranks(launcher, augmented_shards, tmp_
 def test_bench_reports_a_rate_and_flops_per_sample_that_scale_with_the_image():
     """`python -m face0 bench`: FLOPs per sample do not depend on the batch, and doubling the image side
     multiplies them by about 4 (convolutions 4x, attention more, text encoder and projector not at all)."""
-    from face0.train import bench
+    from face0.bench import bench
 
     torch.set_num_threads(1)
     rate, flops = bench(MICRO, batch=1, steps=1, warmup=0, bf16=False, gradient_checkpointing=False)
