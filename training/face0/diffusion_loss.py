@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from diffusers import DDPMScheduler
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -94,10 +93,14 @@ def diffusion_loss(
     bf16: bool,
     identity: Identity | None = None,
     high_timesteps: tuple[float, int] = (0.0, 0),
+    v_loss_cap: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Epsilon-prediction MSE at random timesteps (noise, timesteps and latents drawn from `generator`), plus
     the weighted identity loss on the decoded x0-predictions of low-noise samples; returns the total and
-    its terms for the log. `high_timesteps` (share, first): that share of the batch has t >= first."""
+    its terms for the log. `high_timesteps` (share, first): that share of the batch has t >= first.
+    `v_loss_cap` > 0 weighs each sample's MSE by min(1 / alpha-bar_t, cap): v-prediction's loss written in
+    epsilon (v error = epsilon error / sqrt(alpha-bar)), which asks for x0 accuracy at high t; the logged
+    "mse" stays unweighted."""
     with torch.no_grad():
         if batch.latents is not None:
             latents = vae.standardise(batch.latents.to(device))
@@ -110,8 +113,13 @@ def diffusion_loss(
     face_embedding, has_face = batch.face_embedding.to(device), batch.has_face.to(device)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
         pred = denoiser(noisy, timesteps, batch.input_ids.to(device), face_embedding, has_face)
-    mse = F.mse_loss(pred.float(), noise)
-    terms = {"mse": mse.item()}
+    per_sample = ((pred.float() - noise) ** 2).mean((1, 2, 3))
+    terms = {"mse": per_sample.mean().item()}
+    if v_loss_cap > 0:
+        weights = (1.0 / scheduler.alphas_cumprod.to(device)[timesteps].float()).clamp(max=v_loss_cap)
+        mse = (weights * per_sample).mean()
+    else:
+        mse = per_sample.mean()
     if identity is None:
         return mse, terms
     boxes = batch.crop_boxes.to(device)

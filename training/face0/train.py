@@ -123,6 +123,8 @@ class TrainOptions:
     # celeba128-taef2 model denoised well from t <= 600 and poorly from t >= 800 after 6,500 uniform steps.
     high_timesteps_share: float = 0.0
     high_timesteps_from: int = 600
+    # > 0: each sample's loss weighed by min(1 / alpha-bar_t, cap) (face0.diffusion_loss).
+    v_loss_cap: float = 0.0
     identity_samples: int = 4
     # The bundle whose face_embedder.onnx the identity loss runs (the one that made the training embeddings).
     face_models: Path = DEFAULT_MODEL_DIR
@@ -524,6 +526,7 @@ def train(options: TrainOptions, info: DistInfo | None = None) -> TrainResult:
                         options.bf16,
                         identity,
                         (options.high_timesteps_share, options.high_timesteps_from),
+                        options.v_loss_cap,
                     )
                     (loss / options.grad_accum).backward()
                 step_loss += loss.item() / options.grad_accum
@@ -632,6 +635,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--high-timesteps-from", type=int, default=d.high_timesteps_from)
     parser.add_argument(
+        "--v-loss-cap", type=float, default=d.v_loss_cap, help="weigh losses by min(1/alpha-bar, cap); 0: off"
+    )
+    parser.add_argument(
         "--identity-samples", type=int, default=d.identity_samples, help="at most this many per micro-batch"
     )
     parser.add_argument(
@@ -680,7 +686,7 @@ def run(args: argparse.Namespace) -> None:
                 "weight_decay", "max_grad_norm",
                 "ema_decay", "face_drop_p", "caption_drop_p", "captions", "face_source", "require_face",
                 "identity_weight", "identity_max_timestep", "identity_samples", "face_models",
-                "high_timesteps_share", "high_timesteps_from",
+                "high_timesteps_share", "high_timesteps_from", "v_loss_cap",
                 "init_text_from",
                 "checkpoint_every", "keep_checkpoints", "validate_every", "validation_images",
                 "validation_steps", "log_every", "seed", "bf16", "gradient_checkpointing", "shuffle_buffer",

@@ -145,6 +145,44 @@ def test_a_share_of_each_batch_draws_high_timesteps():
     assert abs(float((biased[2000:] >= 600).float().mean()) - 0.4) < 0.03
 
 
+def test_v_loss_weighting_multiplies_each_sample_by_its_capped_inverse_alpha_bar(
+    augmented_shards, tmp_path, tokenizer
+):
+    """At t = 999 for every sample, the weighted loss is the plain one times min(1 / alpha-bar_999, cap)."""
+    samples = SampleReader(
+        SampleStream(augmented_shards, 0, 1, 0, 1), MICRO.image_size, 256, False
+    ).next_batch(4)
+    options = micro_options([], None, face_drop_p=0.0, caption_drop_p=0.0)
+    models = fresh_models(micro_options(augmented_shards, tmp_path), tokenizer)
+    batch, _ = make_batch(samples, options, tokenizer, np.random.default_rng(0), None)
+    denoiser, scheduler = Denoiser(models, True), ddpm_scheduler(models.config)
+
+    def loss(cap: float) -> tuple[float, float]:
+        generator = torch.Generator().manual_seed(5)
+        with torch.no_grad():
+            total, terms = diffusion_loss(
+                denoiser,
+                models.vae,
+                scheduler,
+                batch,
+                generator,
+                torch.device("cpu"),
+                False,
+                None,
+                (1.0, 999),
+                cap,
+            )
+        return total.item(), terms["mse"]
+
+    plain, mse = loss(0.0)
+    inverse = 1.0 / float(scheduler.alphas_cumprod[999])
+    assert inverse > 100 and plain == pytest.approx(mse, rel=1e-6)
+    assert loss(1e4)[0] == pytest.approx(plain * inverse, rel=1e-5) and loss(1e4)[1] == pytest.approx(
+        mse, rel=1e-6
+    )
+    assert loss(50.0)[0] == pytest.approx(plain * 50.0, rel=1e-5)
+
+
 def test_overfits_a_fixed_batch(augmented_shards, tmp_path, tokenizer):
     """30 steps on the same 4 images: the fixed-batch loss must fall by more than 30%."""
     shard = subset_shard(augmented_shards, tmp_path / "four.tar", 4)
