@@ -1,4 +1,5 @@
 // Driving the Face0 Studio page: open it, wait for images, read pixels and messages.
+import { readFileSync } from 'node:fs';
 import { assert } from './harness.mjs';
 
 // FACE0_E2E_LOAD_TIMEOUT_MS: more time for a machine whose CPU goes to something else (a training run
@@ -130,4 +131,15 @@ export function parseStats(stats) {
 
 export async function screenshot(page, path) {
   await page.screenshot({ path, fullPage: true });
+}
+
+/** Drops a photo file on face slot A or B, as a user dragging it from the desktop does. */
+export async function dropFile(page, slot, path) {
+  const file = { b64: readFileSync(path).toString('base64'), name: path.split('/').pop() };
+  const dataTransfer = await page.evaluateHandle(({ b64, name }) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type: 'image/jpeg' }));
+    return dt;
+  }, file);
+  await page.getByRole('region', { name: `Face ${slot}` }).locator('.dropzone').dispatchEvent('drop', { dataTransfer });
 }

@@ -6,6 +6,7 @@ import { assert, ROOT } from './harness.mjs';
 import { scenePng } from './scenes.mjs';
 import {
   alertText,
+  dropFile,
   meanAbsDiff,
   openApp,
   parseStats,
@@ -168,16 +169,6 @@ async function interpolation({ page }) {
   assert(sameImage(t1, onlyB), `t=1 differs from the face-B image (mean |diff| ${meanAbsDiff(t1, onlyB).toFixed(4)})`);
   assert(differs(mid, onlyA) && differs(mid, onlyB), 't=0.5 equals one of the ends');
   return `t=0 == A, t=1 == B bit for bit; t=0.5 differs from A / B by mean ${meanAbsDiff(mid, onlyA).toFixed(3)} / ${meanAbsDiff(mid, onlyB).toFixed(3)} levels`;
-}
-
-async function dropFile(page, slot, path) {
-  const file = { b64: readFileSync(path).toString('base64'), name: path.split('/').pop() };
-  const dataTransfer = await page.evaluateHandle(({ b64, name }) => {
-    const dt = new DataTransfer();
-    dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type: 'image/jpeg' }));
-    return dt;
-  }, file);
-  await page.getByRole('region', { name: `Face ${slot}` }).locator('.dropzone').dispatchEvent('drop', { dataTransfer });
 }
 
 /** (c) random face, average of photos, and bad inputs that must each give their message and leave the app working. */

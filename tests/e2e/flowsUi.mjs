@@ -1,20 +1,9 @@
 // Flows for the smaller things a user hit (issue 17, part 4).
-import { readFileSync } from 'node:fs';
-import { resultId, setSlider, waitForImage } from './app.mjs';
+import { dropFile, resultId, setSlider, waitForImage } from './app.mjs';
 import { assert } from './harness.mjs';
 import { IDENTITIES } from './scenes.mjs';
 
 const photo = (rel) => `${IDENTITIES}${rel}`;
-
-async function dropFile(page, slot, path) {
-  const file = { b64: readFileSync(path).toString('base64'), name: path.split('/').pop() };
-  const dataTransfer = await page.evaluateHandle(({ b64, name }) => {
-    const dt = new DataTransfer();
-    dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type: 'image/jpeg' }));
-    return dt;
-  }, file);
-  await page.getByRole('region', { name: `Face ${slot}` }).locator('.dropzone').dispatchEvent('drop', { dataTransfer });
-}
 
 /** Whether the element's box lies inside the viewport. */
 async function onScreen(locator) {
