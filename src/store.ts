@@ -2,7 +2,14 @@ import { create } from 'zustand';
 import type { EngineInfo, FaceAnalysis, GenerateResult, PreviewImage, PromptInfo, WarmupReport } from './engine/api';
 import type { FaceSource, ImageSettings } from './results/imageSettings';
 import type { SavedFace } from './results/savedFaces';
-import type { Notice } from './ui/messages';
+
+export type AlertLevel = 'error' | 'warning';
+
+export interface Notice {
+  level: AlertLevel;
+  title: string;
+  detail: string;
+}
 
 export type SlotId = 'A' | 'B';
 

@@ -3,8 +3,7 @@
  * event loop is blocked for seconds while onnxruntime-web creates a session, and a fetch whose
  * body nobody reads stalls; downloading in a worker of its own keeps the network busy meanwhile.
  */
-import type { EngineErrorCode } from '../engine/api';
-import { EngineError, toEngineError } from '../engine/errors';
+import { EngineError, type EngineErrorCode, toEngineError } from '../shared/engineError';
 import { Arrivals } from './arrivals';
 import { fetchOrder, orderOfNeed } from './fetchOrder';
 import { openBundle, type ArrivingBundle, type LoadProgress, type LoadedBundle } from './loadBundle';

@@ -2,7 +2,7 @@
  * Pure checks of a bundle: the parsed manifest.json and, once a session exists, each graph's
  * declared inputs/outputs. Failures are EngineError('bad_bundle') naming the file and the problem.
  */
-import { EngineError } from '../engine/errors';
+import { EngineError } from '../shared/engineError';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, GRAPH_IO, GRAPH_NAMES, type GraphName, type Manifest } from './manifest';
 
 const MANIFEST_FILE = 'manifest.json';

@@ -1,12 +1,13 @@
 /** The engine's public API: implemented by worker.ts, wrapped for the UI by client.ts. */
 import type { Manifest } from '../bundle/manifest';
 import type { PreviewImage } from '../diffusion/latentPreview';
-import type { FoundBy, Point } from '../face/detectionPasses';
+import type { DetectedFace } from '../face/detectionPasses';
+import type { EngineErrorCode } from '../shared/engineError';
 import type { Box } from '../face/faceCrop';
 import type { GraphTimes } from './pipeline';
 import type { WarmupReport } from './warmup';
 
-export type { GraphTimes, PreviewImage, WarmupReport };
+export type { DetectedFace, EngineErrorCode, GraphTimes, PreviewImage, WarmupReport };
 
 export type Backend = 'webgpu' | 'wasm';
 export type BackendPreference = 'auto' | Backend;
@@ -33,15 +34,6 @@ export type Progress =
   /** After a step: its predicted image at latent resolution (wasm, bundles with a latent_preview, when asked for). */
   | { kind: 'preview'; step: number; steps: number; image: PreviewImage }
   | { kind: 'decode' };
-
-export interface DetectedFace {
-  box: Box;
-  score: number;
-  /** Right eye, left eye, nose tip, mouth, right ear, left ear (as seen in the image), image pixels. */
-  keypoints: Point[];
-  /** Which pass found it (detectionPasses.ts): the whole image or a tile. */
-  foundBy: FoundBy;
-}
 
 export interface FaceAnalysis {
   imageWidth: number;
@@ -89,8 +81,6 @@ export interface GenerateResult {
   graphTimes: GraphTimes;
 }
 
-export type EngineErrorCode =
-  | 'not_an_image' | 'corrupt_image' | 'no_face' | 'bad_bundle' | 'webgpu_failed' | 'cancelled' | 'internal';
 
 export interface EngineApi {
   init(bundleUrl: string, preference: BackendPreference, onProgress: (p: Progress) => void): Promise<EngineInfo>;

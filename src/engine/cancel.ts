@@ -1,4 +1,4 @@
-import { EngineError } from './errors';
+import { EngineError } from '../shared/engineError';
 import { yieldToEventLoop } from './yieldTask';
 
 /** Flipped by cancel() or by a newer generate(); the pipeline checks it between awaited steps. */

@@ -6,7 +6,7 @@
  */
 import * as Comlink from 'comlink';
 import type { EngineApi, GenerateRequest, GenerateResult, Progress } from './api';
-import { toEngineError } from './errors';
+import { toEngineError } from '../shared/engineError';
 import { Superseding } from './supersede';
 
 async function decoded<T>(call: Promise<T>): Promise<T> {

@@ -25,7 +25,7 @@ import type {
 } from './api';
 import { chooseBackend, probeWebGpu, type BackendChoice } from './backend';
 import { CancelToken } from './cancel';
-import { deviceLostError, EngineError } from './errors';
+import { deviceLostError, EngineError } from '../shared/engineError';
 import { configureOrt, watchWebGpuDevice } from './ort';
 import { Pipeline } from './pipeline';
 import { projectLatent } from '../diffusion/latentPreview';

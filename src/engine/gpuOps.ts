@@ -11,7 +11,7 @@
 import { contextCopies } from '../diffusion/contextPlan';
 import type { DdimStepCoefficients } from '../diffusion/ddim';
 import type { Condition, GuidancePlan } from '../diffusion/guidance';
-import { EngineError } from './errors';
+import { EngineError } from '../shared/engineError';
 import { GpuTensor, type GpuLedger } from './gpuTensor';
 import {
   GUIDED_DDIM_MAX_ROWS,

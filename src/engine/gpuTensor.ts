@@ -4,7 +4,6 @@
  * buffer is released exactly once (by the pipeline, or all at once when the sessions are released)
  * and CPU<->GPU copies are counted.
  */
-import type { TransferCounts } from './tensors';
 
 export class GpuTensor {
   private released = false;
@@ -27,6 +26,12 @@ export class GpuTensor {
   get size(): number {
     return this.dims.reduce((a, b) => a * b, 1);
   }
+}
+
+/** CPU<->GPU copies; always zero on wasm. */
+export interface TransferCounts {
+  uploads: number;
+  downloads: number;
 }
 
 export class GpuLedger implements TransferCounts {

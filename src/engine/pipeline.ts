@@ -9,9 +9,10 @@ import { DDIMScheduler } from '../diffusion/ddim';
 import { planGuidance, type GuidancePlan } from '../diffusion/guidance';
 import { Rng } from '../diffusion/rng';
 import type { CancelToken } from './cancel';
-import { EngineError } from './errors';
+import { EngineError } from '../shared/engineError';
 import type { TensorOps } from './tensorOps';
-import { hostFloat32, type Feeds, type GraphValue, type Outputs, type TransferCounts } from './tensors';
+import type { TransferCounts } from './gpuTensor';
+import { hostFloat32, type Feeds, type GraphValue, type Outputs } from './tensors';
 
 /** Runs one graph of the bundle; outputs by name. */
 export type RunGraph = (graph: GraphName, feeds: Feeds) => Promise<Outputs>;

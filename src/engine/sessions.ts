@@ -4,7 +4,7 @@ import type { BundleSource } from '../bundle/loadBundle';
 import { GRAPH_IO, GRAPH_NAMES, type GraphName } from '../bundle/manifest';
 import { bundleError, validateGraphIO } from '../bundle/validate';
 import type { Backend } from './api';
-import { EngineError } from './errors';
+import { EngineError } from '../shared/engineError';
 import { GpuLedger } from './gpuTensor';
 import { GpuOps } from './gpuOps';
 import { createSession, isRuntimeStartFailure, webGpuDevice, type GraphSession } from './ort';

@@ -1,4 +1,4 @@
-import { EngineError, toEngineError } from './errors';
+import { EngineError, toEngineError } from '../shared/engineError';
 
 /**
  * At most one run in flight and one request waiting: a new submit() replaces the waiting one

@@ -6,7 +6,8 @@
 import { buildContexts } from '../diffusion/context';
 import { ddimStep, predictOriginal, type DdimStepCoefficients } from '../diffusion/ddim';
 import { combineGuidance, type Condition, type GuidancePlan } from '../diffusion/guidance';
-import { hostFloat32, type GraphValue, type TransferCounts } from './tensors';
+import type { TransferCounts } from './gpuTensor';
+import { hostFloat32, type GraphValue } from './tensors';
 
 /** What a guided step writes: `rows` copies of the new latent divided by `divisor`. */
 export interface StepOutput {

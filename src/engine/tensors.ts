@@ -1,5 +1,5 @@
 /** Values that flow into and out of the bundle's graphs. */
-import { EngineError } from './errors';
+import { EngineError } from '../shared/engineError';
 import type { GpuTensor } from './gpuTensor';
 
 /** A tensor in JS memory. */
@@ -14,12 +14,6 @@ export type GraphValue = TensorData | GpuTensor;
 export type Feeds = Record<string, GraphValue>;
 
 export type Outputs = Record<string, GraphValue>;
-
-/** CPU<->GPU copies; always zero on wasm. */
-export interface TransferCounts {
-  uploads: number;
-  downloads: number;
-}
 
 /** The float32 values of a value in JS memory; `what` names it in the error. */
 export function hostFloat32(value: GraphValue | undefined, what: string): Float32Array {

@@ -7,7 +7,7 @@
  * its next step) and it resumes once the engine has been idle for a moment.
  */
 import { CancelToken } from './cancel';
-import { isCancelled } from './errors';
+import { isCancelled } from '../shared/engineError';
 
 export interface WarmupReport {
   /** Rounds finished (a cancelled one is not counted). */

@@ -3,7 +3,7 @@
 import * as Comlink from 'comlink';
 import type { EngineApi } from './api';
 import { Engine } from './engine';
-import { toEngineError } from './errors';
+import { toEngineError } from '../shared/engineError';
 
 const engine = new Engine();
 

@@ -2,7 +2,7 @@
  * Photo bytes -> pixels in the worker: format sniffing and truncation checks (pure), decoding with
  * EXIF orientation applied, a downscaled copy for detection, and full-resolution reads of a region.
  */
-import { EngineError } from '../engine/errors';
+import { EngineError } from '../shared/engineError';
 import type { Box } from './faceCrop';
 import { rgbaToRgb, type RgbImage } from './resample';
 

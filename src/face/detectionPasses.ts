@@ -178,3 +178,13 @@ export async function detectFaces(width: number, height: number, run: Run): Prom
   const centreX = (d: PassDetection) => d.box.x + d.box.width / 2;
   return faces.sort((p, q) => centreX(p) - centreX(q) || p.box.y - q.box.y);
 }
+
+/** A face the detector found, in image pixels. */
+export interface DetectedFace {
+  box: Box;
+  score: number;
+  /** Right eye, left eye, nose tip, mouth, right ear, left ear (as seen in the image), image pixels. */
+  keypoints: Point[];
+  /** Which pass found it: the whole image or a tile. */
+  foundBy: FoundBy;
+}

@@ -1,8 +1,7 @@
 /** MediaPipe BlazeFace (tasks-vision FaceDetector) in the worker, on the CPU, image mode. */
 import { FaceDetector, FilesetResolver } from '@mediapipe/tasks-vision';
 import { appRoot } from '../appRoot';
-import type { DetectedFace } from '../engine/api';
-import { detectFaces, type RawDetection, type Rect } from './detectionPasses';
+import { type DetectedFace, detectFaces, type RawDetection, type Rect } from './detectionPasses';
 
 /**
  * Served from node_modules/@mediapipe/tasks-vision/wasm by the app's build (same origin). A URL with

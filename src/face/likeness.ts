@@ -2,7 +2,7 @@
  * Why a detected face is likely to give a poor likeness, from its box, score and keypoints. Thresholds
  * measured on celeba-identities with the face-api descriptor (docs/face-detection.md, "Likeness").
  */
-import type { DetectedFace } from '../engine/api';
+import type { DetectedFace } from './detectionPasses';
 
 /**
  * Narrower than this (image pixels), the 150 px embedder input is upscaled so much that the descriptor

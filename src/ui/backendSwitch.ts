@@ -1,4 +1,4 @@
-import { toEngineError } from '../engine/errors';
+import { toEngineError } from '../shared/engineError';
 import { useStore } from '../store';
 import { noticeFromError } from './messages';
 

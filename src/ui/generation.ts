@@ -1,6 +1,6 @@
 import { Rng } from '../diffusion/rng';
 import type { GenerateRequest, GenerateResult } from '../engine/api';
-import { toEngineError } from '../engine/errors';
+import { toEngineError } from '../shared/engineError';
 import { sampleFacePrior } from '../face/embeddingOps';
 import { randomFaceSeed, type FaceSnapshot, type ImageSettings } from '../results/imageSettings';
 import { useStore, type AppState, type FaceSlot } from '../store';

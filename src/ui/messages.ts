@@ -1,13 +1,8 @@
-import type { EngineErrorCode } from '../engine/api';
-import { toEngineError } from '../engine/errors';
+import { type EngineErrorCode, toEngineError } from '../shared/engineError';
+import type { Notice } from '../store';
 
-export type AlertLevel = 'error' | 'warning';
+export type { AlertLevel, Notice } from '../store';
 
-export interface Notice {
-  level: AlertLevel;
-  title: string;
-  detail: string;
-}
 
 const TITLES: Record<EngineErrorCode, string> = {
   not_an_image: 'Not an image',

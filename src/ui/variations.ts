@@ -3,7 +3,7 @@
  * when asked, ordered by how much its face looks like the face it was made from (the face embedder
  * run on the generated image, centred cosine: src/results/faceSimilarity.ts).
  */
-import { toEngineError } from '../engine/errors';
+import { toEngineError } from '../shared/engineError';
 import { centredCosine, priorMean } from '../results/faceSimilarity';
 import { randomSeed, useStore, type GalleryItem, type VariationsState } from '../store';
 import type { EngineClient } from './engineContext';

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { receiveBundle, serveBundle, type PortLike } from '../../src/bundle/bundlePort';
 import { orderOfNeed } from '../../src/bundle/fetchOrder';
 import type { Manifest } from '../../src/bundle/manifest';
-import { EngineError } from '../../src/engine/errors';
+import { EngineError } from '../../src/shared/engineError';
 
 const DIR = new URL('../../models/default/', import.meta.url);
 const URL_ = 'http://bundle.test/models/default/';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../src/engine/backend';
-import { EngineError, toEngineError } from '../../src/engine/errors';
+import { EngineError, toEngineError } from '../../src/shared/engineError';
 import { Superseding } from '../../src/engine/supersede';
 import { checkImageBytes, cropSourceRect, detectionSize, sniffImageKind, truncationProblem } from '../../src/face/decodeImage';
 import { cropAndResize, type RgbImage } from '../../src/face/resample';

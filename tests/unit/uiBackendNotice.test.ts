@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deviceLostError } from '../../src/engine/errors';
+import { deviceLostError } from '../../src/shared/engineError';
 import { noticeFromError } from '../../src/ui/messages';
 
 const count = (text: string, word: string) => text.split(word).length - 1;

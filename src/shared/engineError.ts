@@ -1,4 +1,6 @@
-import type { EngineErrorCode } from './api';
+/** What the engine's failures are, shared by every room that raises or shows them (the UI maps codes to messages). */
+export type EngineErrorCode =
+  | 'not_an_image' | 'corrupt_image' | 'no_face' | 'bad_bundle' | 'webgpu_failed' | 'cancelled' | 'internal';
 
 const CODES: readonly EngineErrorCode[] = [
   'not_an_image',
