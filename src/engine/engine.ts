@@ -29,6 +29,7 @@ import { deviceLostError, EngineError } from '../shared/engineError';
 import { configureOrt, watchWebGpuDevice } from './ort';
 import { Pipeline } from './pipeline';
 import { projectLatent } from '../diffusion/latentPreview';
+import { parseX0Projection } from '../diffusion/x0Projection';
 import { Serial } from './serial';
 import { BackendFailure, GraphSet } from './sessions';
 import { PhaseTimes } from './timings';
@@ -197,7 +198,12 @@ export class Engine {
     }
 
     const encodeIds = (prompt: string) => encodePrompt(tokenizer, prompt, m.tokenizer, m.face_token_positions).inputIds;
-    const pipeline = new Pipeline(m, encodeIds, (graph, feeds) => this.runGraph(graph, feeds), () => this.graphs!.ops);
+    const projection = m.x0_projection;
+    const size = m.latent_channels * m.latent_size * m.latent_size;
+    const x0Projection = projection
+      ? parseX0Projection(await bundle.arrived(projection.file), projection.components, size, projection.from_timestep)
+      : null;
+    const pipeline = new Pipeline(m, encodeIds, (graph, feeds) => this.runGraph(graph, feeds), () => this.graphs!.ops, x0Projection);
     this.loaded = { bundle, tokenizer, detector, pipeline };
     return { backend: this.graphs.backend, fallbackReason, manifest: m };
   }
