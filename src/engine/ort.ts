@@ -52,10 +52,13 @@ async function start(load: () => Promise<Runtime>): Promise<Runtime> {
     // e.g. the runtime's script is missing from the host, or not cached when offline.
     throw new RuntimeStartFailure(`onnxruntime-web's runtime could not be loaded: ${err instanceof Error ? err.message : String(err)}`);
   }
-  ort.env.wasm.wasmPaths = ortBase();
-  ort.env.wasm.numThreads = configuredThreads ?? 1;
-  ort.env.wasm.proxy = false;
-  ort.env.logLevel = 'error';
+  // Unconfigured (a test's Node process, tests/node): onnxruntime-web's own defaults.
+  if (configuredThreads !== null) {
+    ort.env.wasm.wasmPaths = ortBase();
+    ort.env.wasm.numThreads = configuredThreads;
+    ort.env.wasm.proxy = false;
+    ort.env.logLevel = 'error';
+  }
   return ort;
 }
 
