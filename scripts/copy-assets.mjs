@@ -19,9 +19,9 @@ function copyFolder(from, to, keep) {
 copyFolder(
   join(root, 'node_modules/onnxruntime-web/dist'),
   join(root, 'public/ort'),
-  // The app's entry (ort.min.mjs, see vite.config.ts) loads only the JSEP build, for wasm and WebGPU
-  // alike; the other three variants (plain, asyncify, jspi: 57 MB) belong to other entries.
-  (name) => name === 'ort-wasm-simd-threaded.jsep.mjs' || name === 'ort-wasm-simd-threaded.jsep.wasm',
+  // src/engine/ort.ts loads the JSEP build for WebGPU (entry ort.min.mjs) and the wasm-only build for
+  // wasm (entry ort.wasm.min.mjs); the asyncify and jspi variants (43 MB) belong to other entries.
+  (name) => /^ort-wasm-simd-threaded(\.jsep)?\.(mjs|wasm)$/.test(name),
 );
 copyFolder(
   join(root, 'node_modules/@mediapipe/tasks-vision/wasm'),

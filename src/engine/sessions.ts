@@ -63,7 +63,7 @@ export class GraphSet {
         } catch (err) {
           const why = err instanceof Error ? err.message : String(err);
           if (backend === 'webgpu') throw new BackendFailure(`could not create ${file}: ${why}`);
-          if (isRuntimeStartFailure(why)) throw new EngineError('internal', `onnxruntime-web could not start: ${why}`);
+          if (isRuntimeStartFailure(err)) throw new EngineError('internal', `onnxruntime-web could not start: ${why}`);
           throw bundleError(file, [`onnxruntime could not load it (${why})`]);
         }
         sessions.set(graph, session);

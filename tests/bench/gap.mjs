@@ -1,8 +1,9 @@
 // node tests/bench/gap.mjs [--bundle=default] [--graph=unet] [--batch=2] [--model=PATH] [--rounds=5] [--calls=8]
-//   [--browser=BUILD:THREADS:OPT[:FLAGS],...]  BUILD jsep (the app's runtime) or plain (ort-wasm-simd-threaded.wasm);
+//   [--browser=BUILD:THREADS:OPT[:FLAGS],...]  BUILD jsep (the app's on WebGPU) or plain (wasm-only: the app's on wasm);
 //                                      OPT all | extended | basic | disabled   (default jsep:2:all);
 //                                      FLAGS: nospin (threads sleep instead of spinning between ops),
-//                                      fixed (the batch dimension fixed at session creation), joined by +
+//                                      fixed (the batch dimension fixed at session creation), xnnpack (the
+//                                      XNNPACK execution provider ahead of wasm), joined by +
 //   [--native=THREADS:OPT,...]         OPT all | layout (all but NCHWc) | extended | basic | disabled (default 2:all)
 //   [--models=PATH,...]                other .onnx files of the same graph to time in every browser setting
 //   [--profile]                        also onnxruntime's per-node profile of the first browser and the first native

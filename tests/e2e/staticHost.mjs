@@ -39,8 +39,9 @@ async function checkHeaders(page, label) {
   assert(/connect-src 'self'(;|$)/.test(s.pageCsp ?? ''), `${label}: page served without connect-src 'self': ${s.pageCsp}`);
   const workers = [...new Set(page.workers().map((w) => w.url()))];
   assert(workers.some((u) => /\/assets\/worker-[^/]*\.js$/.test(u)), `${label}: no engine worker among ${workers.join(', ')}`);
-  // onnxruntime-web's wasm threads are workers of its own script: with one thread there are none.
-  assert(workers.some((u) => /\/ort\/ort-wasm-simd-threaded\.jsep\.mjs$/.test(u)), `${label}: no onnxruntime-web thread worker among ${workers.join(', ')}`);
+  // onnxruntime-web's wasm threads are workers of its own script (on wasm its wasm-only build's, not the
+  // JSEP build's): with one thread there are none.
+  assert(workers.some((u) => /\/ort\/ort-wasm-simd-threaded\.mjs$/.test(u)), `${label}: no onnxruntime-web wasm-only thread worker among ${workers.join(', ')}`);
   for (const url of workers) {
     const csp = await page.evaluate(async (u) => (await fetch(u)).headers.get('content-security-policy'), url);
     assert(/connect-src 'self'(;|$)/.test(csp ?? ''), `${label}: worker ${url} served without connect-src 'self': ${csp}`);
@@ -116,10 +117,12 @@ export async function staticHost({ browser, steps }) {
   const host = await serveStatic(resolve(ROOT, 'dist'), 'face0');
   const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
   const offOrigin = [];
+  const jsepRequests = [];
   let requests = 0;
   // Page, workers and the service worker's own fetches alike.
   context.on('request', (r) => {
     requests++;
+    if (/\/ort\/ort-wasm-simd-threaded\.jsep\./.test(r.url())) jsepRequests.push(r.url());
     if (!r.url().startsWith(`${host.base}/`) && !/^(blob|data):/.test(r.url())) offOrigin.push(`${r.method()} ${r.url()}`);
   });
   const notes = [];
@@ -154,6 +157,8 @@ export async function staticHost({ browser, steps }) {
     const cspReports = page.logs.filter((l) => l.includes('Content Security Policy'));
     assert(cspReports.length === 0, `CSP refused something: ${cspReports.join(' | ')}`);
     assert(offOrigin.length === 0, `requests left the origin: ${offOrigin.join(', ')}`);
+    // On wasm the 28 MB JSEP build (WebGPU's) is never fetched: the 14 MB wasm-only build runs.
+    assert(jsepRequests.length === 0, `the wasm engine fetched onnxruntime-web's JSEP build: ${jsepRequests.join(', ')}`);
     notes.push(`${((Date.now() - loadedAt) / 1000).toFixed(0)} s after load (telemetry interval 60 s; ${took()}): ${requests} requests, none off the origin, no CSP violation`);
 
     // Offline: everything the app needs was kept by the service worker.
@@ -161,7 +166,7 @@ export async function staticHost({ browser, steps }) {
     const kept = (await cachedUrls(page))['face0-offline-v1'] ?? [];
     const needed = [
       `${host.base}/`,
-      `${host.base}/ort/ort-wasm-simd-threaded.jsep.wasm`,
+      `${host.base}/ort/ort-wasm-simd-threaded.wasm`,
       `${host.base}/mediapipe-wasm/vision_wasm_module_internal.wasm`,
       `${host.base}/models/default/manifest.json`,
       ...Object.keys(manifest.files).map((f) => `${host.base}/models/default/${f}`),

@@ -46,7 +46,7 @@ self.onmessage = async ({ data }) => {
       const bytes = new Uint8Array(await (await fetch(model)).arrayBuffer());
       const t0 = performance.now();
       session = await ort.InferenceSession.create(bytes, {
-        executionProviders: ['wasm'],
+        executionProviders: flags.includes('xnnpack') ? ['xnnpack', 'wasm'] : ['wasm'],
         graphOptimizationLevel: optLevel,
         ...(flags.includes('nospin') ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
         ...(flags.includes('fixed') ? { freeDimensionOverrides: { B: batch } } : {}),
