@@ -8,7 +8,7 @@
  * module submits right away, so queue order is program order: a kernel here sees the U-Net's output,
  * and the next U-Net run sees the kernel's.
  */
-import { contextCopies } from '../diffusion/contextPlan';
+import { contextCopies } from '../diffusion/context';
 import type { DdimStepCoefficients } from '../diffusion/ddim';
 import type { Condition, GuidancePlan } from '../diffusion/guidance';
 import { EngineError } from '../shared/engineError';

@@ -27,7 +27,7 @@ export interface TensorOps {
   /**
    * (n, L, D) U-Net contexts, one row per condition, from the text encoder's (2, L, D) output
    * [prompt, empty prompt] and the projector's (1, P, D) face tokens (null: no face), as
-   * src/diffusion/context.ts buildContexts defines them.
+   * src/diffusion/context.ts lays them out.
    */
   contexts(text: GraphValue, faceTokens: GraphValue | null, positions: number[], conditions: Condition[]): GraphValue;
   /**
@@ -51,11 +51,9 @@ export const cpuOps: TensorOps = {
   upload: (data, dims) => ({ data, dims }),
 
   contexts(text, faceTokens, positions, conditions) {
-    const hidden = hostFloat32(text, 'text encoding');
     const [, L, D] = text.dims;
-    const half = L * D;
     const face = faceTokens === null ? null : hostFloat32(faceTokens, 'face tokens');
-    const data = buildContexts(hidden.subarray(0, half), hidden.subarray(half, 2 * half), face, positions, D, conditions);
+    const data = buildContexts(hostFloat32(text, 'text encoding'), face, positions, D, conditions);
     return { data, dims: [conditions.length, L, D] };
   },
 
