@@ -8,24 +8,13 @@ import type { Manifest } from '../bundle/manifest';
 import { cropSourceRect, decodeImage, downscaleForDetection, readRegion } from '../face/decodeImage';
 import { Detector, isRuntimeLoadFailure } from '../face/detector';
 import { faceCropBox, largestFace } from '../face/faceCrop';
-import { cropAndResize, toPixelValues, type RgbImage } from '../face/resample';
+import { cropAndResize, toPixelValues } from '../face/resample';
+import { rgbToRgba } from '../shared/pixels';
 import { EngineError } from '../shared/engineError';
 import type { FaceAnalysis } from './api';
 import type { RunGraph } from './pipeline';
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
-
-function rgbToRgba(img: RgbImage): Uint8ClampedArray {
-  const n = img.width * img.height;
-  const out = new Uint8ClampedArray(4 * n);
-  for (let p = 0; p < n; p++) {
-    out[4 * p] = img.data[3 * p];
-    out[4 * p + 1] = img.data[3 * p + 1];
-    out[4 * p + 2] = img.data[3 * p + 2];
-    out[4 * p + 3] = 255;
-  }
-  return out;
-}
 
 export class FaceExtractor {
   private constructor(

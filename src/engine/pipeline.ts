@@ -10,6 +10,7 @@ import { planGuidance, type GuidancePlan } from '../diffusion/guidance';
 import { Rng } from '../diffusion/rng';
 import type { CancelToken } from './cancel';
 import { EngineError } from '../shared/engineError';
+import { planarToRgba } from '../shared/pixels';
 import type { TensorOps } from './tensorOps';
 import type { TransferCounts } from './gpuTensor';
 import { hostFloat32, type Feeds, type GraphValue, type Outputs } from './tensors';
@@ -73,27 +74,6 @@ function output(outputs: Outputs, name: string, graph: GraphName, size: number, 
     throw new EngineError('internal', `${graph} returned ${count(t.dims)} values for "${name}", expected ${size}`);
   }
   return t;
-}
-
-/** [-1, 1] -> bytes as diffusers does ((x / 2 + 0.5) clamped to [0, 1], times 255, rounded); alpha 255. */
-export function imageToRgba(
-  chw: Float32Array,
-  width: number,
-  height: number,
-  [low, high]: readonly [number, number],
-): Uint8ClampedArray {
-  const n = width * height;
-  if (chw.length !== 3 * n) throw new EngineError('internal', `decoder output has ${chw.length} values, expected ${3 * n}`);
-  const rgba = new Uint8ClampedArray(4 * n);
-  const scale = 1 / (high - low);
-  for (let p = 0; p < n; p++) {
-    for (let c = 0; c < 3; c++) {
-      const v = Math.min(1, Math.max(0, (chw[c * n + p] - low) * scale));
-      rgba[4 * p + c] = Math.round(v * 255);
-    }
-    rgba[4 * p + 3] = 255;
-  }
-  return rgba;
 }
 
 function checkRequest(req: GenerationRequest, m: Manifest): void {
@@ -260,7 +240,7 @@ export class Pipeline {
       const size = m.image_size;
       const image = hold(output(decoded, 'sample', 'vae_decoder', 3 * size * size, ops));
       token.throwIfCancelled();
-      const rgba = imageToRgba(hostFloat32(image, 'the decoded image'), size, size, m.vae_decoder.output_range);
+      const rgba = planarToRgba(hostFloat32(image, 'the decoded image'), size, size, m.vae_decoder.output_range);
       release(image);
       const deviceStats = {
         uploads: ops.transfers.uploads - before.uploads,

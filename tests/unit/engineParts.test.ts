@@ -6,7 +6,8 @@ import { chooseBackend } from '../../src/engine/backend';
 import { EngineError, toEngineError } from '../../src/shared/engineError';
 import { Superseding } from '../../src/engine/supersede';
 import { checkImageBytes, cropSourceRect, detectionSize, sniffImageKind, truncationProblem } from '../../src/face/decodeImage';
-import { cropAndResize, type RgbImage } from '../../src/face/resample';
+import { cropAndResize } from '../../src/face/resample';
+import type { RgbImage } from '../../src/shared/pixels';
 
 const jpeg = new Uint8Array(readFileSync(new URL('../../node_modules/@vladmandic/face-api/demo/sample2.jpg', import.meta.url)));
 
