@@ -1,4 +1,5 @@
 import { create } from 'zustand';
+import type { GuidanceParams } from './diffusion/guidance';
 import type { EngineInfo, FaceAnalysis, GenerateResult, PreviewImage, PromptInfo, WarmupReport } from './engine/api';
 import type { FaceSource, ImageSettings } from './results/imageSettings';
 import type { SavedFace } from './results/savedFaces';
@@ -111,11 +112,8 @@ export interface StepPreview {
 /** The background warm-up of the graphs after load (engine/warmup.ts). */
 export type WarmupState = { state: 'off' } | { state: 'running' } | { state: 'done'; report: WarmupReport } | { state: 'failed'; message: string };
 
-export interface Params {
+export interface Params extends GuidanceParams {
   prompt: string;
-  w: number;
-  c: number;
-  a: number;
   steps: number;
   seed: number;
   t: number;

@@ -1,5 +1,6 @@
 /** The engine's public API: implemented by worker.ts, wrapped for the UI by client.ts. */
 import type { Manifest } from '../bundle/manifest';
+import type { GuidanceParams } from '../diffusion/guidance';
 import type { PreviewImage } from '../diffusion/latentPreview';
 import type { DetectedFace } from '../face/detectionPasses';
 import type { EngineErrorCode } from '../shared/engineError';
@@ -52,10 +53,9 @@ export type FaceInput =
   | { kind: 'none' }
   | { kind: 'embedding'; embedding: Float32Array };   // UI resolves photos / mixes via embedding ops
 
-export interface GenerateRequest {
+export interface GenerateRequest extends GuidanceParams {
   prompt: string;
   face: FaceInput;
-  w: number; c: number; a: number;
   steps: number;
   seed: number;
   /** Send a 'preview' progress event after each step. */

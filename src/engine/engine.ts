@@ -227,20 +227,13 @@ export class Engine {
     try {
       const { pipeline, bundle } = this.require();
       const m = bundle.manifest;
-      const preview = req.previews ? m.latent_preview : undefined;
+      const { face, previews, draft: _draft, ...request } = req;
+      const preview = previews ? m.latent_preview : undefined;
       const t0 = performance.now();
       const out = await this.graphs!.unlessDeviceLost(
         () =>
           pipeline.generate(
-            {
-              prompt: req.prompt,
-              faceEmbedding: req.face.kind === 'embedding' ? req.face.embedding : null,
-              w: req.w,
-              c: req.c,
-              a: req.a,
-              steps: req.steps,
-              seed: req.seed,
-            },
+            { ...request, faceEmbedding: face.kind === 'embedding' ? face.embedding : null },
             token,
             {
               onStep: (step, steps) => onProgress({ kind: 'step', step, steps }),

@@ -6,7 +6,7 @@
  */
 import type { GraphName, Manifest } from '../bundle/manifest';
 import { DDIMScheduler } from '../diffusion/ddim';
-import { planGuidance, type GuidancePlan } from '../diffusion/guidance';
+import { planGuidance, type GuidanceParams, type GuidancePlan } from '../diffusion/guidance';
 import { Rng } from '../diffusion/rng';
 import type { CancelToken } from './cancel';
 import { EngineError } from '../shared/engineError';
@@ -21,13 +21,10 @@ export type RunGraph = (graph: GraphName, feeds: Feeds) => Promise<Outputs>;
 /** Prompt -> the max_length input ids the text encoder takes (bos, tokens, eos, padding). */
 export type EncodeIds = (prompt: string) => Int32Array;
 
-export interface GenerationRequest {
+export interface GenerationRequest extends GuidanceParams {
   prompt: string;
   /** (E) face embedding, or null for no face. */
   faceEmbedding: Float32Array | null;
-  w: number;
-  c: number;
-  a: number;
   steps: number;
   seed: number;
 }
@@ -82,9 +79,6 @@ function checkRequest(req: GenerationRequest, m: Manifest): void {
     throw new EngineError('internal', `steps must be an integer in [1, ${m.scheduler.num_train_timesteps}] (got ${steps})`);
   }
   if (!Number.isSafeInteger(seed)) throw new EngineError('internal', `seed must be an integer (got ${seed})`);
-  for (const [name, v] of [['w', req.w], ['c', req.c], ['a', req.a]] as const) {
-    if (!Number.isFinite(v)) throw new EngineError('internal', `guidance ${name} must be a finite number (got ${v})`);
-  }
   const E = m.face_embedder.embedding_width;
   if (req.faceEmbedding && req.faceEmbedding.length !== E) {
     throw new EngineError('internal', `face embedding has ${req.faceEmbedding.length} values, this bundle uses ${E}`);
@@ -171,7 +165,7 @@ export class Pipeline {
     const latentSize = C * h * h;
     const ops = this.ops();
     const before = { uploads: ops.transfers.uploads, downloads: ops.transfers.downloads };
-    const plan = planGuidance({ w: req.w, c: req.c, a: req.a }, req.faceEmbedding !== null);
+    const plan = planGuidance(req, req.faceEmbedding !== null); // checks w, c and a
     const n = plan.conditions.length;
     const scheduler = new DDIMScheduler(m.scheduler);
     scheduler.setTimesteps(req.steps);
