@@ -2,7 +2,8 @@ import { useId } from 'react';
 
 export interface SliderProps {
   label: string;
-  value: number;
+  /** null: not known yet (the bundle sets it when it loads). */
+  value: number | null;
   min: number;
   max: number;
   step: number;
@@ -17,7 +18,7 @@ export interface SliderProps {
 /** A labelled range input that shows its value. */
 export function Slider({ label, value, min, max, step, onChange, format = String, disabled, hint, onDrag }: SliderProps) {
   const id = useId();
-  const shown = format(value);
+  const shown = value === null ? '…' : format(value);
   return (
     <div className="slider">
       <label htmlFor={id}>{label}</label>
@@ -27,9 +28,10 @@ export function Slider({ label, value, min, max, step, onChange, format = String
         min={min}
         max={max}
         step={step}
-        value={value}
+        // '' puts the thumb in the middle until the value is known.
+        value={value ?? ''}
         disabled={disabled}
-        aria-valuetext={shown}
+        aria-valuetext={value === null ? 'set by the model when it loads' : shown}
         onChange={(e) => onChange(Number(e.target.value))}
         onPointerDown={() => {
           if (!onDrag) return;

@@ -3,7 +3,7 @@ import type { GenerateRequest, GenerateResult } from '../engine/api';
 import { toEngineError } from '../shared/engineError';
 import { sampleFacePrior } from '../face/embeddingOps';
 import { randomFaceSeed, type FaceSnapshot, type ImageSettings } from '../results/imageSettings';
-import { useStore, type AppState, type FaceSlot } from '../store';
+import { guidanceOf, useStore, type AppState, type FaceSlot } from '../store';
 import { noteBackendSwitch } from './backendSwitch';
 import type { EngineClient } from './engineContext';
 import { mixFaces } from './faceMix';
@@ -55,6 +55,7 @@ function snapshot(slot: FaceSlot): FaceSnapshot | null {
 export function jobFromState(s: AppState, kind: RequestKind = 'final', seed = s.seed): Job {
   if (s.info === null) throw new Error('jobFromState before the bundle loaded');
   const manifest = s.info.manifest;
+  const { w, c, a, steps } = guidanceOf(s);
   const faceSeed = s.randomFacePerImage ? randomFaceSeed(seed) : null;
   const faceA = faceSeed === null ? snapshot(s.faces.A) : null;
   const faceB = faceSeed === null ? snapshot(s.faces.B) : null;
@@ -65,10 +66,10 @@ export function jobFromState(s: AppState, kind: RequestKind = 'final', seed = s.
   const settings: ImageSettings = {
     prompt: s.prompt,
     seed,
-    w: s.w,
-    c: s.c,
-    a: s.a,
-    steps: s.steps,
+    w,
+    c,
+    a,
+    steps,
     faceA,
     faceB,
     t: s.t,
@@ -81,10 +82,10 @@ export function jobFromState(s: AppState, kind: RequestKind = 'final', seed = s.
     req: {
       prompt: s.prompt,
       face: embedding === null ? { kind: 'none' } : { kind: 'embedding', embedding },
-      w: s.w,
-      c: s.c,
-      a: s.a,
-      steps: kind === 'draft' ? draftSteps(s.steps, s.result) : s.steps,
+      w,
+      c,
+      a,
+      steps: kind === 'draft' ? draftSteps(steps, s.result) : steps,
       seed,
       previews: kind === 'final',
       draft: kind === 'draft',
