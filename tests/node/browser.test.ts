@@ -1,6 +1,6 @@
 /**
  * The engine worker in real Chromium (Vite dev server, tests/node/smoke.html), against
- * models/default: bundle load, face analysis vs Python (tests/node/face_reference.json), errors,
+ * models/default: bundle load, face analysis vs Python (tests/golden/face_reference.json), errors,
  * generation vs the same pipeline on onnxruntime-web's Node build, supersede semantics, and WebGPU
  * (SwiftShader): one default-bundle image equal to wasm's, and the WebGPU plumbing (GPU-resident
  * tensors, one read-back per generation, the text-encoding cache, supersede) on the pipeline's micro
@@ -39,7 +39,7 @@ interface RefPhoto {
   crop_box: number[];
   embedding: number[];
 }
-const reference = JSON.parse(readFileSync(new URL('./face_reference.json', import.meta.url), 'utf8')) as Record<string, RefPhoto>;
+const reference = JSON.parse(readFileSync(new URL('../golden/face_reference.json', import.meta.url), 'utf8')) as Record<string, RefPhoto>;
 
 const REQUEST: GenerateRequest = { prompt: 'a photo of a smiling person', face: { kind: 'none' }, w: 5, c: 1, a: 0, steps: 3, seed: 42 };
 

@@ -1,5 +1,5 @@
 /**
- * The generation pipeline against tests/golden/pipeline.json (tests/golden/pipeline_golden.py): the
+ * The generation pipeline against tests/golden/pipeline.json (training/face0/goldens_pipeline.py): the
  * graphs are the closed-form functions below, the same formulas as the Python script, which
  * evaluates the Face0 guidance formula per condition with diffusers' DDIMScheduler.
  */
@@ -59,7 +59,7 @@ function encodeIds(prompt: string): Int32Array {
 
 const f32 = (t: GraphValue) => hostFloat32(t, 'a fake graph input');
 
-/** The graphs of pipeline_golden.py, with a log of every call. */
+/** The graphs of goldens_pipeline.py, with a log of every call. */
 function fakeGraphs() {
   const calls: { graph: GraphName; feeds: Feeds }[] = [];
   const run = async (graph: GraphName, feeds: Feeds): Promise<Outputs> => {

@@ -4,20 +4,18 @@ the small closed-form functions below (the same formulas are in tests/unit/pipel
 Independent of the TypeScript: guidance is the Face0 formula evaluated per condition (no batching
 or plan), contexts are built by hand, and the scheduler is diffusers' DDIMScheduler.
 
-Run from the repository root: .venv/bin/python tests/golden/pipeline_golden.py
+Run from training/: ../.venv/bin/python -m face0.goldens_pipeline
 """
 
-import json
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 from diffusers import DDIMScheduler
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "training"))
-from face0.rng import Rng  # noqa: E402
+from face0.goldens import golden_arguments, write_golden
+from face0.goldens_diffusion import DDIM_CONFIGS
+from face0.rng import Rng
 
 L, D, C, H, IMAGE, E = 77, 8, 4, 4, 8, 6
 POSITIONS = [74, 75, 76]
@@ -98,18 +96,7 @@ def run_case(case: dict) -> dict:
     }
 
 
-SCHED_LEADING = {
-    "kind": "ddim",
-    "num_train_timesteps": 1000,
-    "beta_schedule": "scaled_linear",
-    "beta_start": 0.00085,
-    "beta_end": 0.012,
-    "prediction_type": "epsilon",
-    "clip_sample": False,
-    "set_alpha_to_one": False,
-    "steps_offset": 1,
-    "timestep_spacing": "leading",
-}
+SCHED_LEADING = {"kind": "ddim", **DDIM_CONFIGS[0]}  # Stable Diffusion's
 SCHED_TRAILING = {
     **SCHED_LEADING,
     "beta_schedule": "linear",
@@ -166,6 +153,7 @@ CASES = [
 
 
 def main() -> None:
+    args = golden_arguments(__doc__, "pipeline.json").parse_args()
     out = {
         "dims": {
             "L": L,
@@ -182,9 +170,7 @@ def main() -> None:
         },
         "cases": [{**case, **run_case(case)} for case in CASES],
     }
-    path = Path(__file__).with_name("pipeline.json")
-    path.write_text(json.dumps(out, indent=1) + "\n")
-    print(f"wrote {path}")
+    write_golden(args.out, out, indent=1)
 
 
 if __name__ == "__main__":
