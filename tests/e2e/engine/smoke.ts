@@ -1,6 +1,6 @@
-// A bare page for tests/node/browser.test.ts: the engine client on window, nothing else.
-import { createEngineClient } from '../../src/engine/client';
-import { toEngineError } from '../../src/shared/engineError';
+// A bare page for tests/e2e/engine/browser.test.ts: the engine client on window, nothing else.
+import { createEngineClient } from '../../../src/engine/client';
+import { toEngineError } from '../../../src/shared/engineError';
 
 declare global {
   interface Window {

@@ -1,11 +1,11 @@
 /**
- * The engine worker in real Chromium (Vite dev server, tests/node/smoke.html), against
+ * The engine worker in real Chromium (Vite dev server, tests/e2e/engine/smoke.html), against
  * models/default: bundle load, face analysis vs Python (tests/golden/face_reference.json), errors,
  * generation vs the same pipeline on onnxruntime-web's Node build, supersede semantics, and WebGPU
  * (SwiftShader): one default-bundle image equal to wasm's, and the WebGPU plumbing (GPU-resident
  * tensors, one read-back per generation, the text-encoding cache, supersede) on the pipeline's micro
  * bundle (training/tests/micro_bundle.py), where SwiftShader does not take seconds per U-Net call.
- * Run: npx vitest run --config tests/node/vitest.config.ts
+ * Run: npx vitest run --config tests/e2e/engine/vitest.config.ts
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,15 +14,15 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEnginePage, serveBundleFolder } from './page';
-import type { GenerateRequest } from '../../src/engine/api';
-import { openBundle } from '../../src/bundle/loadBundle';
-import { CancelToken } from '../../src/engine/cancel';
-import { Pipeline } from '../../src/engine/pipeline';
-import { Serial } from '../../src/engine/serial';
-import { GraphSet } from '../../src/engine/sessions';
-import { ClipTokenizer, encodePrompt } from '../../src/text/tokenizer';
+import type { GenerateRequest } from '../../../src/engine/api';
+import { openBundle } from '../../../src/bundle/loadBundle';
+import { CancelToken } from '../../../src/engine/cancel';
+import { Pipeline } from '../../../src/engine/pipeline';
+import { Serial } from '../../../src/engine/serial';
+import { GraphSet } from '../../../src/engine/sessions';
+import { ClipTokenizer, encodePrompt } from '../../../src/text/tokenizer';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const DEMO = `${ROOT}node_modules/@vladmandic/face-api/demo/`;
 const PORT = 5311;
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -39,14 +39,14 @@ interface RefPhoto {
   crop_box: number[];
   embedding: number[];
 }
-const reference = JSON.parse(readFileSync(new URL('../golden/face_reference.json', import.meta.url), 'utf8')) as Record<string, RefPhoto>;
+const reference = JSON.parse(readFileSync(new URL('../../golden/face_reference.json', import.meta.url), 'utf8')) as Record<string, RefPhoto>;
 
 const REQUEST: GenerateRequest = { prompt: 'a photo of a smiling person', face: { kind: 'none' }, w: 5, c: 1, a: 0, steps: 3, seed: 42 };
 
 let server: ViteDevServer;
 const browsers: Browser[] = [];
 
-async function openPage(webgpu: boolean, path = 'tests/node/smoke.html'): Promise<Page> {
+async function openPage(webgpu: boolean, path = 'tests/e2e/engine/smoke.html'): Promise<Page> {
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -302,9 +302,9 @@ describe('engine worker in Chromium (wasm)', () => {
   }, 300_000);
 });
 
-describe('WebGPU kernels (SwiftShader), tests/node/gpuKernels.ts', () => {
+describe('WebGPU kernels (SwiftShader), tests/e2e/engine/gpuKernels.ts', () => {
   it('the guided DDIM step and the context copies give what the CPU implementation gives', async () => {
-    const page = await openPage(true, 'tests/node/gpuKernels.html');
+    const page = await openPage(true, 'tests/e2e/engine/gpuKernels.html');
     const r = await page.evaluate(() => (window as any).compareGpuOps());
     console.log('gpu kernels', JSON.stringify(r));
     // float32 arithmetic (and possibly fused multiply-adds) on the GPU vs float64 rounded to float32

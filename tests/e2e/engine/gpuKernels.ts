@@ -1,14 +1,14 @@
 /// <reference types="@webgpu/types" />
-// A page for tests/node/browser.test.ts: src/engine/gpuOps.ts on a WebGPU device against the CPU
+// A page for tests/e2e/engine/browser.test.ts: src/engine/gpuOps.ts on a WebGPU device against the CPU
 // implementation (src/engine/tensorOps.ts cpuOps) on the same random inputs.
-import type { SchedulerSpec } from '../../src/bundle/manifest';
-import { DDIMScheduler } from '../../src/diffusion/ddim';
-import { CONDITIONS, planGuidance, type Condition } from '../../src/diffusion/guidance';
-import { Rng } from '../../src/diffusion/rng';
-import { GpuOps } from '../../src/engine/gpuOps';
-import { GpuLedger, GpuTensor } from '../../src/engine/gpuTensor';
-import { cpuOps } from '../../src/engine/tensorOps';
-import { hostFloat32 } from '../../src/engine/tensors';
+import type { SchedulerSpec } from '../../../src/bundle/manifest';
+import { DDIMScheduler } from '../../../src/diffusion/ddim';
+import { CONDITIONS, planGuidance, type Condition } from '../../../src/diffusion/guidance';
+import { Rng } from '../../../src/diffusion/rng';
+import { GpuOps } from '../../../src/engine/gpuOps';
+import { GpuLedger, GpuTensor } from '../../../src/engine/gpuTensor';
+import { cpuOps } from '../../../src/engine/tensorOps';
+import { hostFloat32 } from '../../../src/engine/tensors';
 
 const SCHEDULER: SchedulerSpec = {
   kind: 'ddim',

@@ -14,7 +14,7 @@ import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { evaluateStable, openEnginePage, serveBundleFolder } from './page';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const OUT = 'test-output/chain';
 const PORT = 5312;
 

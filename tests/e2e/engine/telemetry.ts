@@ -1,4 +1,4 @@
-// A bare page for tests/node/telemetry.test.ts: creates a MediaPipe FaceDetector from a given build of
+// A bare page for tests/e2e/engine/telemetry.test.ts: creates a MediaPipe FaceDetector from a given build of
 // @mediapipe/tasks-vision (the app's, patched by the dev server, or the published file) and closes it.
 import type { FaceDetector } from '@mediapipe/tasks-vision';
 

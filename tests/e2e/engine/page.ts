@@ -1,5 +1,5 @@
 /**
- * Opening a test page (default tests/node/smoke.html: the engine client on window) on a Vite dev
+ * Opening a test page (default tests/e2e/engine/smoke.html: the engine client on window) on a Vite dev
  * server, and serving test bundles from it, for the browser tests.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -17,7 +17,7 @@ async function whenReady(page: Page): Promise<void> {
  * Vite reloads the page when its dependency optimiser finishes, which on a loaded machine can be
  * many seconds after the first load; calls made before then die with the page.
  */
-export async function openEnginePage(browser: Browser, base: string, path = 'tests/node/smoke.html'): Promise<Page> {
+export async function openEnginePage(browser: Browser, base: string, path = 'tests/e2e/engine/smoke.html'): Promise<Page> {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.log('[pageerror]', e.message));
   await page.goto(`${base}/${path}`, { timeout: 180_000, waitUntil: 'domcontentloaded' });

@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { LOG_ENDPOINT } from '../../vite-plugins/mediapipeTelemetryOff';
+import { LOG_ENDPOINT } from '../../../vite-plugins/mediapipeTelemetryOff';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const PORT = 5313;
 const BASE = `http://127.0.0.1:${PORT}`;
 const APP_BUILD = `${BASE}/node_modules/@mediapipe/tasks-vision/vision_bundle.mjs`;
@@ -56,7 +56,7 @@ async function offOriginRequests(moduleUrl: string): Promise<{ afterInterval: st
     );
     const page = await context.newPage();
     await page.clock.install();
-    await page.goto(`${BASE}/tests/node/telemetry.html`, { timeout: 180_000 });
+    await page.goto(`${BASE}/tests/e2e/engine/telemetry.html`, { timeout: 180_000 });
     await page.waitForFunction(() => window.ready === true, null, { timeout: 180_000 });
     await page.evaluate((url) => window.createDetector(url), moduleUrl);
     await page.clock.runFor(LOGGER_INTERVAL_MS + 1_000);
