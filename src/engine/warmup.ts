@@ -7,7 +7,7 @@
  * its next step) and it resumes once the engine has been idle for a moment.
  */
 import { CancelToken } from './cancel';
-import { isCancelled } from '../shared/engineError';
+import { toEngineError } from '../shared/engineError';
 
 export interface WarmupReport {
   /** Rounds finished (a cancelled one is not counted). */
@@ -125,7 +125,7 @@ export class Warmup {
       try {
         times.push(await this.round(token));
       } catch (err) {
-        if (!isCancelled(err)) throw err;
+        if (toEngineError(err).code !== 'cancelled') throw err;
       } finally {
         busyMs += this.now() - start;
         this.roundToken = null;
