@@ -120,6 +120,17 @@ export interface LatentPreviewSpec {
   bias: number[];
 }
 
+/**
+ * The sampler's x0 projection (src/diffusion/x0Projection.ts, training/face0/x0_projection.py): `file`
+ * holds float16 little-endian values, the training latents' mean then `components` orthonormal rows, each
+ * latent_channels * latent_size^2 values in (C, h, w) order; applied at timesteps >= from_timestep.
+ */
+export interface X0ProjectionSpec {
+  file: string;
+  components: number;
+  from_timestep: number;
+}
+
 export interface Manifest {
   format: string;
   format_version: number;
@@ -145,6 +156,8 @@ export interface Manifest {
   defaults: GuidanceDefaults;
   /** Absent in bundles exported before it existed: no step previews then. */
   latent_preview?: LatentPreviewSpec;
+  /** Absent: every step takes the U-Net's prediction as it is. */
+  x0_projection?: X0ProjectionSpec;
   /** Whole words the text encoder saw in training (every BPE token of each); empty if unknown or every word is known. */
   vocabulary_seen: string[];
   /** Every file of the bundle except manifest.json, by path relative to the bundle. */

@@ -126,6 +126,7 @@ function checkFiles(ck: Checker, m: Record<string, Json>): void {
   }
   const referenced: [string, Json][] = [
     ['tokenizer.vocab_file', isObject(m.tokenizer) ? m.tokenizer.vocab_file : undefined],
+    ['x0_projection.file', isObject(m.x0_projection) ? m.x0_projection.file : undefined],
     ...(['face_detector', 'face_embedder', 'face_projector', 'text_encoder', 'unet', 'vae_decoder'] as const).map(
       (k): [string, Json] => [`${k}.file`, isObject(m[k]) ? m[k].file : undefined],
     ),
@@ -180,6 +181,23 @@ function checkLatentPreview(ck: Checker, m: Record<string, Json>): void {
   const channels = typeof m.latent_channels === 'number' ? m.latent_channels : undefined;
   ck.array(preview.weights, 'latent_preview.weights', 3)?.forEach((row, k) => ck.numbers(row, `latent_preview.weights[${k}]`, channels));
   ck.numbers(preview.bias, 'latent_preview.bias', 3);
+}
+
+function checkX0Projection(ck: Checker, m: Record<string, Json>): void {
+  if (m.x0_projection === undefined) return;
+  const spec = ck.object(m.x0_projection, 'x0_projection');
+  if (!spec) return;
+  ck.string(spec.file, 'x0_projection.file');
+  ck.number(spec.components, 'x0_projection.components', { integer: true, min: 1 });
+  const total = isObject(m.scheduler) && typeof m.scheduler.num_train_timesteps === 'number' ? m.scheduler.num_train_timesteps : undefined;
+  ck.number(spec.from_timestep, 'x0_projection.from_timestep', { integer: true, min: 0, ...(total === undefined ? {} : { max: total - 1 }) });
+  const entry = isObject(m.files) && typeof spec.file === 'string' ? m.files[spec.file] : undefined;
+  const { components } = spec;
+  const { latent_channels: c, latent_size: h } = m;
+  if (isObject(entry) && typeof components === 'number' && typeof c === 'number' && typeof h === 'number') {
+    const expected = (components + 1) * c * h * h * 2;
+    if (entry.bytes !== expected) ck.fail('x0_projection', `"${spec.file}" holds ${String(entry.bytes)} bytes, (components + 1) * latent values in float16 are ${expected}`);
+  }
 }
 
 /** Validates parsed manifest.json; returns it typed or throws 'bad_bundle' listing the problems. */
@@ -257,6 +275,7 @@ export function validateManifest(raw: Json): Manifest {
 
   checkFacePrior(ck, m, embeddingWidth);
   checkLatentPreview(ck, m);
+  checkX0Projection(ck, m);
 
   const sch = ck.object(m.scheduler, 'scheduler');
   if (sch) {

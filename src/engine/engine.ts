@@ -27,6 +27,7 @@ import { FaceExtractor } from './extraction';
 import { configureOrt } from './ort';
 import { Pipeline } from './pipeline';
 import { projectLatent } from '../diffusion/latentPreview';
+import { parseX0Projection } from '../diffusion/x0Projection';
 import { Serial } from './serial';
 import { BackendFailure, GraphSet } from './sessions';
 import { SwitchingGraphs } from './switchingGraphs';
@@ -146,7 +147,12 @@ export class Engine {
     }
 
     const encodeIds = (prompt: string) => encodePrompt(tokenizer, prompt, m.tokenizer, m.face_token_positions).inputIds;
-    const pipeline = new Pipeline(m, encodeIds, (graph, feeds) => switching.run(graph, feeds), () => switching.ops);
+    const projection = m.x0_projection;
+    const size = m.latent_channels * m.latent_size * m.latent_size;
+    const x0Projection = projection
+      ? parseX0Projection(await bundle.arrived(projection.file), projection.components, size, projection.from_timestep)
+      : null;
+    const pipeline = new Pipeline(m, encodeIds, (graph, feeds) => switching.run(graph, feeds), () => switching.ops, x0Projection);
     this.loaded = { bundle, tokenizer, faces, pipeline };
     return { backend: switching.backend, fallbackReason, manifest: m };
   }

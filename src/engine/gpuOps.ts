@@ -20,6 +20,8 @@ import {
   GUIDED_DDIM_WORKGROUP,
 } from './guidedDdim.wgsl';
 import type { StepOutput, TensorOps } from './tensorOps';
+import type { X0Projection } from '../diffusion/x0Projection';
+import { X0_PROJECTION_WGSL, X0_PROJECTION_WORKGROUP } from './x0Projection.wgsl';
 import type { GraphValue } from './tensors';
 
 const F32 = 4;
@@ -29,20 +31,42 @@ function onGpu(value: GraphValue, what: string): GpuTensor {
   return value;
 }
 
+/** The x0 projection's kernels (x0Projection.wgsl.ts), by entry point. */
+interface ProjectionPipelines {
+  centre: GPUComputePipeline;
+  project: GPUComputePipeline;
+  step: GPUComputePipeline;
+}
+
+/** One projection's constants on the device, and the scratch its steps write. */
+interface ProjectionBuffers {
+  of: X0Projection;
+  mean: GPUBuffer;
+  basis: GPUBuffer;
+  centred: GPUBuffer;
+  coefficients: GPUBuffer;
+}
+
 export class GpuOps implements TensorOps {
+  private projectionBuffers: ProjectionBuffers | null = null;
+
   private constructor(
     private readonly device: GPUDevice,
     private readonly ledger: GpuLedger,
     private readonly step: GPUComputePipeline,
+    private readonly projection: ProjectionPipelines,
     private readonly params: GPUBuffer,
   ) {}
 
   static async create(device: GPUDevice, ledger: GpuLedger): Promise<GpuOps> {
     const module = device.createShaderModule({ code: GUIDED_DDIM_WGSL });
     const step = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    const x0 = device.createShaderModule({ code: X0_PROJECTION_WGSL });
+    const entry = (entryPoint: string) => device.createComputePipelineAsync({ layout: 'auto', compute: { module: x0, entryPoint } });
+    const [centre, project, projectedStep] = await Promise.all([entry('centre_x0'), entry('project_x0'), entry('projected_step')]);
     // One uniform buffer for every step: queue.writeBuffer is ordered with the submits around it.
     const params = device.createBuffer({ size: GUIDED_DDIM_PARAMS_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    return new GpuOps(device, ledger, step, params);
+    return new GpuOps(device, ledger, step, { centre, project, step: projectedStep }, params);
   }
 
   get transfers(): GpuLedger {
@@ -84,7 +108,7 @@ export class GpuOps implements TensorOps {
     return out;
   }
 
-  guidedStep(eps: GraphValue, sample: GraphValue, plan: GuidancePlan, k: DdimStepCoefficients, out: StepOutput): GpuTensor {
+  guidedStep(eps: GraphValue, sample: GraphValue, plan: GuidancePlan, k: DdimStepCoefficients, projection: X0Projection | null, out: StepOutput): GpuTensor {
     const e = onGpu(eps, 'U-Net output');
     const s = onGpu(sample, 'sample');
     const rows = plan.weights.length;
@@ -97,8 +121,13 @@ export class GpuOps implements TensorOps {
     new Uint32Array(params, 0, 4).set([size, rows, out.rows, k.clipRange === null ? 0 : 1]);
     new Float32Array(params, 16, 6).set([k.sqrtAlphaT, k.sqrtBetaT, k.sqrtAlphaPrev, k.sqrtBetaPrev, k.clipRange ?? 0, out.divisor]);
     new Float32Array(params, 48, 4).set(plan.weights);
+    if (projection) new Uint32Array(params, 40, 1).set([projection.components]);
     this.device.queue.writeBuffer(this.params, 0, params);
     this.ledger.uploads++;
+    if (projection) {
+      this.projectedStep(e, s, size, this.projectionOnDevice(projection), next);
+      return next;
+    }
 
     const bindGroup = this.device.createBindGroup({
       layout: this.step.getBindGroupLayout(0),
@@ -118,6 +147,58 @@ export class GpuOps implements TensorOps {
     pass.end();
     this.device.queue.submit([encoder.finish()]);
     return next;
+  }
+
+  /** The projection's mean and basis, uploaded once per projection, and scratch buffers for its steps. */
+  private projectionOnDevice(projection: X0Projection): ProjectionBuffers {
+    if (this.projectionBuffers?.of === projection) return this.projectionBuffers;
+    this.releaseProjection();
+    const storage = (bytes: number) => this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    const constant = (values: Float32Array) => {
+      const buffer = storage(values.byteLength);
+      this.device.queue.writeBuffer(buffer, 0, values.buffer, values.byteOffset, values.byteLength);
+      this.ledger.uploads++;
+      return buffer;
+    };
+    this.projectionBuffers = {
+      of: projection,
+      mean: constant(projection.mean),
+      basis: constant(projection.basis),
+      centred: storage(projection.mean.byteLength),
+      coefficients: storage(projection.components * F32),
+    };
+    return this.projectionBuffers;
+  }
+
+  private releaseProjection(): void {
+    const b = this.projectionBuffers;
+    if (b) for (const buffer of [b.mean, b.basis, b.centred, b.coefficients]) buffer.destroy();
+    this.projectionBuffers = null;
+  }
+
+  /** guidedStep with the projection: three dispatches in one submit (x0Projection.wgsl.ts). */
+  private projectedStep(e: GpuTensor, s: GpuTensor, size: number, b: ProjectionBuffers, next: GpuTensor): void {
+    const group = (pipeline: GPUComputePipeline, entries: [number, GPUBuffer, number?][]) =>
+      this.device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: entries.map(([binding, buffer, bytes]) => ({ binding, resource: bytes === undefined ? { buffer } : { buffer, size: bytes } })),
+      });
+    const { centre, project, step } = this.projection;
+    const latentBytes = size * F32;
+    const encoder = this.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(centre);
+    // ORT's buffers may be larger than their tensors (size buckets): bind the tensor's bytes.
+    pass.setBindGroup(0, group(centre, [[0, this.params], [1, e.buffer, e.size * F32], [2, s.buffer, latentBytes], [3, b.mean], [5, b.centred]]));
+    pass.dispatchWorkgroups(Math.ceil(size / X0_PROJECTION_WORKGROUP));
+    pass.setPipeline(project);
+    pass.setBindGroup(0, group(project, [[0, this.params], [4, b.basis], [6, b.centred], [7, b.coefficients]]));
+    pass.dispatchWorkgroups(b.of.components);
+    pass.setPipeline(step);
+    pass.setBindGroup(0, group(step, [[0, this.params], [2, s.buffer, latentBytes], [3, b.mean], [4, b.basis], [8, b.coefficients], [9, next.buffer]]));
+    pass.dispatchWorkgroups(Math.ceil(size / X0_PROJECTION_WORKGROUP));
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
   }
 
   predictedLatent(): null {

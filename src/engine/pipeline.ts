@@ -8,6 +8,7 @@ import type { GraphName, Manifest } from '../bundle/manifest';
 import { DDIMScheduler } from '../diffusion/ddim';
 import { planGuidance, type GuidanceParams, type GuidancePlan } from '../diffusion/guidance';
 import { Rng } from '../diffusion/rng';
+import type { X0Projection } from '../diffusion/x0Projection';
 import type { CancelToken } from './cancel';
 import { EngineError } from '../shared/engineError';
 import { planarToRgba } from '../shared/pixels';
@@ -96,6 +97,8 @@ export class Pipeline {
     private readonly runGraph: RunGraph,
     /** The current backend's tensor operations (the engine may switch from WebGPU to wasm). */
     private readonly ops: () => TensorOps,
+    /** The bundle's x0 projection (manifest `x0_projection`), or null. */
+    private readonly x0Projection: X0Projection | null = null,
   ) {}
 
   private evict(prompt: string): void {
@@ -217,8 +220,9 @@ export class Pipeline {
         // After the last step the decoder's input: one latent, divided by the VAE scaling factor.
         const next = i + 1 < steps ? { rows: n, divisor: 1 } : { rows: 1, divisor: m.vae_scaling_factor };
         const k = scheduler.stepCoefficients(t);
-        const latent = hooks.onLatent ? ops.predictedLatent(eps, sample, plan, k) : null;
-        const stepped = hold(ops.guidedStep(eps, sample, plan, k, next));
+        const projection = this.x0Projection !== null && t >= this.x0Projection.fromTimestep ? this.x0Projection : null;
+        const latent = hooks.onLatent ? ops.predictedLatent(eps, sample, plan, k, projection) : null;
+        const stepped = hold(ops.guidedStep(eps, sample, plan, k, projection, next));
         release(eps);
         release(sample);
         sample = stepped;

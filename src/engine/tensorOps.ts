@@ -6,6 +6,7 @@
 import { buildContexts } from '../diffusion/context';
 import { ddimStep, predictOriginal, type DdimStepCoefficients } from '../diffusion/ddim';
 import { combineGuidance, type Condition, type GuidancePlan } from '../diffusion/guidance';
+import { projectedEpsilon, type X0Projection } from '../diffusion/x0Projection';
 import type { TransferCounts } from './gpuTensor';
 import { hostFloat32, type GraphValue } from './tensors';
 
@@ -31,16 +32,22 @@ export interface TensorOps {
    */
   contexts(text: GraphValue, faceTokens: GraphValue | null, positions: number[], conditions: Condition[]): GraphValue;
   /**
-   * Face0 guidance over the (n, C, h, w) U-Net output `eps` (rows in plan order), then the DDIM step
-   * `k` from the latent in row 0 of `sample` (the U-Net input: n equal rows).
+   * Face0 guidance over the (n, C, h, w) U-Net output `eps` (rows in plan order), the x0 projection
+   * where the step has one, then the DDIM step `k` from the latent in row 0 of `sample` (the U-Net
+   * input: n equal rows).
    */
-  guidedStep(eps: GraphValue, sample: GraphValue, plan: GuidancePlan, k: DdimStepCoefficients, out: StepOutput): GraphValue;
+  guidedStep(eps: GraphValue, sample: GraphValue, plan: GuidancePlan, k: DdimStepCoefficients, projection: X0Projection | null, out: StepOutput): GraphValue;
   /**
    * The (C, h, w) clean latent the same step predicts, in JS memory, for a preview; null where reading
    * it would cost a GPU read-back (WebGPU).
    */
-  predictedLatent(eps: GraphValue, sample: GraphValue, plan: GuidancePlan, k: DdimStepCoefficients): Float32Array | null;
+  predictedLatent(eps: GraphValue, sample: GraphValue, plan: GuidancePlan, k: DdimStepCoefficients, projection: X0Projection | null): Float32Array | null;
   dispose(value: GraphValue): void;
+}
+
+function guidedEpsilon(eps: GraphValue, latent: Float32Array, plan: GuidancePlan, k: DdimStepCoefficients, projection: X0Projection | null): Float32Array {
+  const guided = combineGuidance(hostFloat32(eps, 'U-Net output'), plan);
+  return projection === null ? guided : projectedEpsilon(guided, latent, k, projection);
 }
 
 /** wasm: JS arrays, the functions of src/diffusion. */
@@ -57,19 +64,20 @@ export const cpuOps: TensorOps = {
     return { data, dims: [conditions.length, L, D] };
   },
 
-  guidedStep(eps, sample, plan, k, out) {
+  guidedStep(eps, sample, plan, k, projection, out) {
     const [, ...latentDims] = sample.dims;
     const size = latentDims.reduce((a, b) => a * b, 1);
-    let latent = ddimStep(combineGuidance(hostFloat32(eps, 'U-Net output'), plan), hostFloat32(sample, 'sample').subarray(0, size), k);
+    const latent0 = hostFloat32(sample, 'sample').subarray(0, size);
+    let latent = ddimStep(guidedEpsilon(eps, latent0, plan, k, projection), latent0, k);
     if (out.divisor !== 1) latent = latent.map((v) => v / out.divisor);
     const data = new Float32Array(out.rows * size);
     for (let b = 0; b < out.rows; b++) data.set(latent, b * size);
     return { data, dims: [out.rows, ...latentDims] };
   },
 
-  predictedLatent(eps, sample, plan, k) {
-    const guided = combineGuidance(hostFloat32(eps, 'U-Net output'), plan);
-    return predictOriginal(guided, hostFloat32(sample, 'sample').subarray(0, guided.length), k);
+  predictedLatent(eps, sample, plan, k, projection) {
+    const latent0 = hostFloat32(sample, 'sample').subarray(0, hostFloat32(eps, 'U-Net output').length / plan.weights.length);
+    return predictOriginal(guidedEpsilon(eps, latent0, plan, k, projection), latent0, k);
   },
 
   dispose: () => undefined,

@@ -161,6 +161,31 @@ describe('Pipeline.generate against the Python golden', () => {
     });
   }
 
+  it('applies the x0 projection at the steps whose timestep is >= its from_timestep, and only there', async () => {
+    const g = golden.cases[0];
+    const size = C * H * H;
+    // Four unit rows: x0 keeps its first 4 values, the rest goes to the mean (0).
+    const basis = new Float32Array(4 * size);
+    for (let k = 0; k < 4; k++) basis[k * size + k] = 1;
+    const projection = (fromTimestep: number) => ({ mean: new Float32Array(size), basis, components: 4, fromTimestep });
+    const unetInputs = async (fromTimestep: number | null) => {
+      const { calls, run } = fakeGraphs();
+      const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, run, () => cpuOps, fromTimestep === null ? null : projection(fromTimestep));
+      const out = await pipeline.generate(requestOf(g), new CancelToken());
+      return { samples: calls.filter((c) => c.graph === 'unet').map((c) => Array.from(f32(c.feeds.sample))), rgba: Array.from(out.rgba) };
+    };
+    const plain = await unetInputs(null);
+    const never = await unetInputs(Math.max(...g.timesteps) + 1);
+    expect(never).toEqual(plain);
+    // From the first (highest) timestep only: the first step projects, the second does not.
+    const firstOnly = await unetInputs(g.timesteps[0]);
+    const always = await unetInputs(0);
+    expect(firstOnly.samples[0]).toEqual(plain.samples[0]);
+    expect(firstOnly.samples[1]).not.toEqual(plain.samples[1]);
+    expect(firstOnly.samples[1]).toEqual(always.samples[1]);
+    expect(firstOnly.samples[2]).not.toEqual(always.samples[2]);
+  });
+
   it('encodes a prompt once (batch [prompt, ""]) and reuses it on the next run', async () => {
     const g = golden.cases[0];
     const { calls, run } = fakeGraphs();

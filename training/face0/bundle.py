@@ -211,6 +211,25 @@ def _latent_preview_problems(manifest: dict) -> list[str]:
     return problems
 
 
+def _x0_projection_problems(manifest: dict, files: dict) -> list[str]:
+    """The optional `x0_projection`: a listed file of (components + 1) * latent values in float16."""
+    entry = manifest.get("x0_projection")
+    if entry is None:
+        return []
+    components, start = entry.get("components"), entry.get("from_timestep")
+    total = manifest["scheduler"]["num_train_timesteps"]
+    if not (isinstance(components, int) and components >= 1):
+        return [f"x0_projection: components must be an integer >= 1 (got {components!r})"]
+    if not (isinstance(start, int) and 0 <= start < total):
+        return [f"x0_projection: from_timestep must be an integer in [0, {total}) (got {start!r})"]
+    if entry.get("file") not in files:
+        return [f"{entry.get('file')}: x0_projection file is not listed in the manifest's files"]
+    expected = (components + 1) * manifest["latent_channels"] * manifest["latent_size"] ** 2 * 2
+    if files[entry["file"]]["bytes"] != expected:
+        return [f"{entry['file']}: {files[entry['file']]['bytes']} bytes, x0_projection needs {expected}"]
+    return []
+
+
 def validate_bundle(bundle_dir: str | Path) -> list[str]:
     """Everything wrong with a bundle, one message per problem naming the file; empty if it is valid."""
     bundle_dir = Path(bundle_dir)
@@ -263,4 +282,5 @@ def validate_bundle(bundle_dir: str | Path) -> list[str]:
     problems += _prior_problems(manifest["face_prior"], manifest["face_embedder"]["embedding_width"])
     problems += _decoder_problems(manifest["vae_decoder"], manifest["latent_channels"])
     problems += _latent_preview_problems(manifest)
+    problems += _x0_projection_problems(manifest, files)
     return problems

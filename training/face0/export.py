@@ -36,6 +36,7 @@ from face0.captions import caption_vocabulary_text
 from face0.checkpoints import load_checkpoint_models, replace_vae_decoder
 from face0.clip_vocab import CLIP_VOCAB_FILE, clip_tokenizer, vocabulary_for
 from face0.configs import CONFIGS, CONTEXT_LENGTH, DATA_DIR, ModelConfig
+from face0.data import list_shards
 from face0.extraction import MAX_DETECT_SIDE, MIN_CONFIDENCE
 from face0.face_crop import FACE0_CROP_MARGINS
 from face0.face_prior import embed_shard_faces, fit_face_prior
@@ -60,6 +61,19 @@ from face0.models import (
 )
 from face0.taef2 import Taef2Autoencoder
 from face0.tokenize import Face0Tokenizer
+from face0.x0_projection import (
+    X0Projection,
+    first_samples,
+    fit_x0_projection,
+    latents_of,
+    write_x0_projection,
+)
+
+# The x0 projection's defaults: docs/training.md, section 10 (64 components from t = 700 on removed the
+# colour casts of the 128 px TAEF2 model).
+X0_PROJECTION_SAMPLES = 2000
+X0_PROJECTION_COMPONENTS = 64
+X0_PROJECTION_FROM_TIMESTEP = 700
 
 OPSET = 17
 GRAPH_FILES = {graph: f"{graph}.onnx" for graph in ("text_encoder", "face_projector", "unet", "vae_decoder")}
@@ -446,9 +460,11 @@ def export_bundle(
     seed: int,
     external_data_threshold: int = EXTERNAL_DATA_THRESHOLD,
     preview_images: int = PREVIEW_IMAGES,
+    x0_projection: X0Projection | None = None,
 ) -> tuple[dict, dict, dict]:
-    """Writes a complete, validated bundle for `models`, its latent preview fitted on `preview_images`
-    sampled images; returns (manifest, export_graphs report, the preview fit's report)."""
+    """Writes a complete, validated bundle for `models` (with `x0_projection` where given), its latent
+    preview fitted on `preview_images` sampled images; returns (manifest, export_graphs report, the preview
+    fit's report)."""
     out.mkdir(parents=True, exist_ok=True)
     report = export_graphs(models, out, float16, seed, external_data_threshold)
     for source in (
@@ -464,6 +480,8 @@ def export_bundle(
     manifest = bundle_manifest(
         models.config, decoder_spec(models), name, license, description, words, face_prior, external_data
     )
+    if x0_projection is not None:
+        manifest["x0_projection"] = write_x0_projection(out, x0_projection)
     write_manifest(out, manifest)
     preview = add_latent_preview(out, preview_images, None, seed, threads=1)
     manifest = json.loads((out / MANIFEST_FILE).read_text())
@@ -511,6 +529,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="graphs with more weight bytes than this keep them in <graph>.onnx.data",
     )
     parser.add_argument("--benchmark", action="store_true", help="time the U-Net in onnxruntime")
+    parser.add_argument(
+        "--x0-projection-shards", nargs="+", help="fit the bundle's x0 projection on these training shards"
+    )
+    parser.add_argument("--x0-projection-samples", type=int, default=X0_PROJECTION_SAMPLES)
+    parser.add_argument("--x0-projection-components", type=int, default=X0_PROJECTION_COMPONENTS)
+    parser.add_argument("--x0-projection-from-timestep", type=int, default=X0_PROJECTION_FROM_TIMESTEP)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -537,9 +561,19 @@ def run(args: argparse.Namespace) -> None:
     face_prior = fit_face_prior(embeddings, args.prior_components, args.seed)
     print(f"face prior: {args.prior_components} components fitted on {len(embeddings)} embeddings")
 
+    projection = None
+    if args.x0_projection_shards:
+        samples = first_samples(
+            list_shards(args.x0_projection_shards), models.config.image_size, args.x0_projection_samples
+        )
+        projection = fit_x0_projection(
+            latents_of(models, samples), args.x0_projection_components, args.x0_projection_from_timestep
+        )
+        print(f"x0 projection: {args.x0_projection_components} components fitted on {len(samples)} latents")
+
     manifest, report, preview = export_bundle(
         models, args.out, args.name, args.license, args.description, face_prior, args.face_models,
-        args.clip_dir, args.float16, args.seed, args.external_data_threshold,
+        args.clip_dir, args.float16, args.seed, args.external_data_threshold, x0_projection=projection,
     )  # fmt: skip
     for graph, entry in report.items():
         print(f"{graph}: {entry}")

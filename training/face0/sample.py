@@ -3,7 +3,8 @@
 Both backends run the same loop: prompt and empty prompt through the text encoder (face0.tokenize's
 Face0 truncation), face tokens from the projector, initial latents `Rng(seed).normal(C*h*w)`, then per
 DDIM step (diffusers DDIMScheduler from the manifest's scheduler config) ONE batched U-Net call over
-the conditions of face0.guidance.plan_guidance, combined by combine_guidance; finally the VAE decoder
+the conditions of face0.guidance.plan_guidance, combined by combine_guidance (at high noise, with the
+bundle's face0.x0_projection); finally the VAE decoder
 on latents / vae_scaling_factor, clamped to [-1, 1], pixel = (sample + 1) * 127.5.
 """
 
@@ -28,10 +29,13 @@ from face0.guidance import combine_guidance, plan_guidance
 from face0.models import Face0Models, decode_latents
 from face0.rng import Rng
 from face0.tokenize import Face0Tokenizer
+from face0.x0_projection import X0Projection, read_x0_projection
 
 
 class SamplerGraphs(Protocol):
-    """The four graphs of a bundle, on torch tensors (float32, CPU in and out)."""
+    """The four graphs of a bundle, on torch tensors (float32, CPU in and out), and its x0 projection."""
+
+    x0_projection: X0Projection | None
 
     def text_encoder(self, input_ids: torch.Tensor) -> torch.Tensor: ...
     def face_projector(self, face_embedding: torch.Tensor) -> torch.Tensor: ...
@@ -40,8 +44,9 @@ class SamplerGraphs(Protocol):
 
 
 class TorchGraphs:
-    def __init__(self, models: Face0Models):
+    def __init__(self, models: Face0Models, x0_projection: X0Projection | None = None):
         self.models = models
+        self.x0_projection = x0_projection
         self.device = next(models.parameters()).device
 
     def text_encoder(self, input_ids):
@@ -71,6 +76,7 @@ class OrtGraphs:
             for graph in ("text_encoder", "face_projector", "unet", "vae_decoder")
         }
         self.output_range = manifest["vae_decoder"]["output_range"]
+        self.x0_projection = read_x0_projection(bundle_dir, manifest)
 
     def _run(self, graph: str, **inputs) -> torch.Tensor:
         feed = {name: value.numpy() for name, value in inputs.items()}
@@ -130,9 +136,14 @@ def sample_image(
     noise = torch.from_numpy(Rng(seed).normal(c_lat * size * size)).reshape(1, c_lat, size, size)
     latents = noise * scheduler.init_noise_sigma
     n = len(plan.conditions)
+    projection = graphs.x0_projection
     for t in scheduler.timesteps:
-        eps = graphs.unet(latents.expand(n, -1, -1, -1), torch.full((n,), float(t)), contexts)
-        step = scheduler.step(combine_guidance(eps, plan)[None], t, latents)
+        eps = combine_guidance(
+            graphs.unet(latents.expand(n, -1, -1, -1), torch.full((n,), float(t)), contexts), plan
+        )[None]
+        if projection is not None and int(t) >= projection.from_timestep:
+            eps = projection.epsilon(latents, eps, float(scheduler.alphas_cumprod[int(t)]))
+        step = scheduler.step(eps, t, latents)
         latents = step.prev_sample
         if on_step is not None:
             on_step(step.pred_original_sample)

@@ -5,7 +5,8 @@
 2. x0 errors: the x0 implied by the epsilon prediction at high t against the true latent, per dimension and
    along the latents' top principal components (against their natural spread).
 3. Projection grid: DDIM from noise, plain and with each x0-prediction at t >= `t_from` projected on the
-   top K principal components (the mean elsewhere), which removes the errors of (2) outside them.
+   top K principal components (the mean elsewhere; face0.x0_projection), which removes the errors of (2)
+   outside them.
 
 `python -m face0.sampling_diagnosis CHECKPOINT SHARDS... --out DIR` (from training/) writes sdedit.png,
 projection.png and x0_errors.json.
@@ -13,7 +14,7 @@ projection.png and x0_errors.json.
 
 import argparse
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -21,42 +22,20 @@ import torch
 
 from face0.checkpoints import load_checkpoint_models
 from face0.clip_vocab import clip_tokenizer
-from face0.data import Sample, SampleReader, SampleStream, list_shards
-from face0.diffusion_loss import Denoiser, ddpm_scheduler, images_to_tensor, vae_scaling_factor
-from face0.models import Face0Models, decode_latents, encode_latents
+from face0.data import Sample, list_shards
+from face0.diffusion_loss import Denoiser, ddpm_scheduler, vae_scaling_factor
+from face0.models import Face0Models, decode_latents
 from face0.sample import image_grid, scheduler_from_config, to_uint8
+from face0.x0_projection import X0Projection, first_samples, fit_x0_projection, latents_of
 
 T0S = (200, 400, 600, 800, 999)
 ERROR_TIMESTEPS = (999, 900, 800, 600, 400)
 
 
-@dataclass(frozen=True)
-class PrincipalComponents:
-    mean: torch.Tensor  # (D,)
-    basis: torch.Tensor  # (K, D), rows orthonormal, by falling variance
-    std: torch.Tensor  # (K,) the latents' spread along each row
-
-
-def latents_of(models: Face0Models, samples: list[Sample]) -> torch.Tensor:
-    """(N, C, h, w) U-Net latents: the packed ones (not the mirror images') where the shards have them."""
-    if all(s.latents is not None for s in samples):
-        raw = torch.from_numpy(np.stack([s.latents[0] for s in samples]))
-        return models.vae.standardise(raw)
-    with torch.no_grad():
-        return encode_latents(models.vae, images_to_tensor(samples))
-
-
-def principal_components(latents: torch.Tensor, count: int) -> PrincipalComponents:
-    flat = latents.reshape(len(latents), -1)
-    mean = flat.mean(0)
-    _, singular, basis = torch.linalg.svd(flat - mean, full_matrices=False)
-    return PrincipalComponents(mean, basis[:count], singular[:count] / np.sqrt(len(flat)))
-
-
-def project(x0: torch.Tensor, components: PrincipalComponents) -> torch.Tensor:
-    """x0 kept along the components, the mean elsewhere."""
-    flat = x0.reshape(len(x0), -1) - components.mean
-    return (components.mean + (flat @ components.basis.T) @ components.basis).reshape(x0.shape)
+def natural_std(latents: torch.Tensor, projection: X0Projection) -> torch.Tensor:
+    """(K,) the latents' spread along each of the projection's directions."""
+    centred = latents.reshape(len(latents), -1) - torch.from_numpy(projection.mean)
+    return (centred @ torch.from_numpy(projection.basis).T).std(0)
 
 
 class Sampler:
@@ -94,20 +73,18 @@ class Sampler:
     @torch.no_grad()
     def from_noise(
         self, sample: Sample, steps: int, w: float, seed: int,
-        components: PrincipalComponents | None = None, t_from: int = 0,
+        projection: X0Projection | None = None,
     ) -> np.ndarray:  # fmt: skip
-        """DDIM from noise with the checkpoint's scheduler settings; with `components`, every x0-prediction at
-        t >= t_from is projected on them before the step."""
+        """DDIM from noise with the checkpoint's scheduler settings; with a projection, as the app samples
+        a bundle that has it (face0.x0_projection)."""
         scheduler = scheduler_from_config({"kind": "ddim", **asdict(self.models.config.scheduler)})
         scheduler.set_timesteps(steps)
         c, size = self.models.config.vae.latent_channels, self.models.config.latent_size
         latent = torch.randn((1, c, size, size), generator=torch.Generator().manual_seed(seed))
         for t in scheduler.timesteps:
             eps = self.epsilon(latent, int(t), sample, w)
-            if components is not None and int(t) >= t_from:
-                a = scheduler.alphas_cumprod[int(t)]
-                x0 = project((latent - (1 - a).sqrt() * eps) / a.sqrt(), components)
-                eps = (latent - a.sqrt() * x0) / (1 - a).sqrt()
+            if projection is not None and int(t) >= projection.from_timestep:
+                eps = projection.epsilon(latent, eps, float(scheduler.alphas_cumprod[int(t)]))
             latent = scheduler.step(eps, t, latent).prev_sample
         return self.decode(latent)
 
@@ -117,8 +94,9 @@ class Sampler:
 
     @torch.no_grad()
     def x0_errors(
-        self, samples: list[Sample], real: torch.Tensor, components: PrincipalComponents, t: int, seed: int
-    ) -> dict:
+        self, samples: list[Sample], real: torch.Tensor, projection: X0Projection, natural: torch.Tensor,
+        t: int, seed: int,
+    ) -> dict:  # fmt: skip
         """At timestep t: epsilon MSE, and the spread of the implied x0's error per dimension and along the
         components (beside their natural spread), conditioned on each sample's caption and face."""
         noise = torch.randn(real.shape, generator=torch.Generator().manual_seed(seed))
@@ -133,16 +111,9 @@ class Sampler:
             "t": t,
             "epsilon_mse": float(((eps - noise) ** 2).mean()),
             "x0_error_std_per_dimension": float(error.std()),
-            "x0_error_std_along_components": (error @ components.basis.T).std(0).tolist(),
-            "natural_std_along_components": components.std.tolist(),
+            "x0_error_std_along_components": (error @ torch.from_numpy(projection.basis).T).std(0).tolist(),
+            "natural_std_along_components": natural.tolist(),
         }
-
-
-def first_samples(shards: list[Path], image_size: int, count: int, skip: int = 0) -> list[Sample]:
-    reader = SampleReader(SampleStream(shards, 0, 1, 0, 1), image_size, 256, False)
-    if skip:
-        reader.next_batch(skip)
-    return reader.next_batch(count)
 
 
 def diagnose(
@@ -151,7 +122,9 @@ def diagnose(
 ) -> dict:  # fmt: skip
     models = load_checkpoint_models(checkpoint).eval()
     size = models.config.image_size
-    fitted = principal_components(latents_of(models, first_samples(shards, size, fit_samples)), components)
+    fit = latents_of(models, first_samples(shards, size, fit_samples))
+    fitted = fit_x0_projection(fit, components, t_from)
+    natural = natural_std(fit, fitted)
     # The people shown and measured come after the ones the components were fitted on.
     shown = first_samples(shards, size, max(people, measured), skip=fit_samples)
     real = latents_of(models, shown)
@@ -161,7 +134,7 @@ def diagnose(
     for i, s in enumerate(shown[:people]):
         sdedit.append([s.image] + [sampler.sdedit(s, real[i : i + 1], t0, 20, seed) for t0 in T0S])
         plain = sampler.from_noise(s, steps, 3.0, seed + i)
-        projection.append([s.image, plain, sampler.from_noise(s, steps, 3.0, seed + i, fitted, t_from)])
+        projection.append([s.image, plain, sampler.from_noise(s, steps, 3.0, seed + i, fitted)])
     image_grid(sdedit).save(out / "sdedit.png")
     image_grid(projection).save(out / "projection.png")
     report = {
@@ -169,7 +142,8 @@ def diagnose(
         "components": components,
         "projection_from_t": t_from,
         "x0_errors": [
-            sampler.x0_errors(shown[:measured], real[:measured], fitted, t, seed) for t in ERROR_TIMESTEPS
+            sampler.x0_errors(shown[:measured], real[:measured], fitted, natural, t, seed)
+            for t in ERROR_TIMESTEPS
         ],
     }
     (out / "x0_errors.json").write_text(json.dumps(report, indent=1))

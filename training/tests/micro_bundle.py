@@ -6,13 +6,14 @@ plumbing on it, where software WebGPU takes seconds per call of the default bund
     PYTHONPATH=training python training/tests/micro_bundle.py --out test-output/bundles/micro
 
 Its face detector and embedder are the default bundle's; its face prior is fitted on real faces (two
-images of each celeba128 shard).
+images of each celeba128 shard), its x0 projection on 64 celeba128 images.
 """
 
 import argparse
 from pathlib import Path
 
 from face0.__main__ import main as face0
+from face0.configs import DATA_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 DESCRIPTION = "Code-initialised micro configuration for tests of the WebGPU plumbing: noise-like images."
@@ -25,6 +26,10 @@ def export_micro(out: Path) -> None:
             "--description", DESCRIPTION,
             "--license", "MIT", "--face-models", str(REPO / "models" / "default"),
             "--prior-images-per-shard", "2", "--prior-components", "2",
+            # An x0 projection (face0.x0_projection) from the first timesteps on, so that both backends'
+            # projected steps run too.
+            "--x0-projection-shards", str(DATA_DIR / "celeba128"), "--x0-projection-samples", "64",
+            "--x0-projection-components", "8", "--x0-projection-from-timestep", "500",
         ]
     )  # fmt: skip
 

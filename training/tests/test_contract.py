@@ -39,9 +39,9 @@ def test_export_traces_each_graph_with_the_contract_input_names():
 def test_export_writes_the_contract_manifest_fields():
     no_external_data = {graph: [] for graph in GRAPH_IO}
     manifest = bundle_manifest(MICRO, {}, "n", "MIT", "d", [], {}, no_external_data)
-    # write_manifest adds `files`; export adds the optional latent_preview when it fits one.
+    # write_manifest adds `files`; export adds the optional latent_preview and x0_projection.
     assert [*manifest, "files"] == list(REQUIRED_FIELDS)
-    assert set(OPTIONAL_FIELDS) == {"latent_preview"}
+    assert set(OPTIONAL_FIELDS) == {"latent_preview", "x0_projection"}
 
 
 def test_the_default_bundle_has_the_contract_fields_and_graphs():

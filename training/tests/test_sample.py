@@ -28,6 +28,7 @@ from face0.sample import (
     to_uint8,
 )
 from face0.sample import run as sample_run
+from face0.x0_projection import fit_x0_projection
 
 PROMPT = "a photo of a smiling woman with blond hair"
 # PyTorch float32 vs onnxruntime float32 graphs, after 4 guided DDIM steps and the decoder, on the
@@ -103,12 +104,15 @@ def test_same_seed_same_image(models, tokenizer, embedding):
 
 @pytest.fixture(scope="module")
 def bundle(models, tmp_path_factory):
-    """A bundle exported from the micro models with face0.export (float32 weights)."""
+    """A bundle exported from the micro models with face0.export (float32 weights), with an x0 projection
+    (on random latents) from t = 500 on."""
     out = tmp_path_factory.mktemp("bundle")
     prior = fit_face_prior(np.random.default_rng(0).normal(size=(16, 256)), components=2)
+    c, size = models.config.vae.latent_channels, models.config.latent_size
+    latents = torch.randn(32, c, size, size, generator=torch.Generator().manual_seed(0))
     export_bundle(
         models, out, "micro", "MIT", "test bundle", prior, DEFAULT_MODEL_DIR, DATA_DIR / "clip",
-        float16=False, seed=0,
+        float16=False, seed=0, x0_projection=fit_x0_projection(latents, 4, 500),
     )  # fmt: skip
     assert validate_bundle(out) == []
     return out
@@ -119,15 +123,26 @@ def test_pytorch_sampler_matches_the_onnxruntime_bundle_sampler(
     models, tokenizer, embedding, bundle, with_face
 ):
     face = embedding if with_face else None
-    expected = sample_image(
-        TorchGraphs(models), tokenizer, bundle_fields(models), PROMPT, face, 11, 4, 7.5, 1.0, 0.0
-    )
     graphs, bundle_tokenizer, manifest = load_bundle(bundle)
+    expected = sample_image(
+        TorchGraphs(models, graphs.x0_projection), tokenizer, bundle_fields(models), PROMPT, face, 11, 4,
+        7.5, 1.0, 0.0,
+    )  # fmt: skip
     got = sample_image(graphs, bundle_tokenizer, manifest, PROMPT, face, 11, 4, 7.5, 1.0, 0.0)
     diff = float(np.abs(got - expected).max())
     print(f"PyTorch vs onnxruntime sampler (face={with_face}): max |diff| {diff:.2e}")
     assert diff <= BUNDLE_TOLERANCE
     assert np.abs(to_uint8(got).astype(int) - to_uint8(expected).astype(int)).max() <= 1
+
+
+def test_the_x0_projection_moves_the_steps_it_applies_to(models, tokenizer, embedding, bundle):
+    graphs, _, manifest = load_bundle(bundle)
+    assert graphs.x0_projection is not None and graphs.x0_projection.from_timestep == 500
+    fields = bundle_fields(models)
+    projected = sample_image(graphs, tokenizer, fields, PROMPT, embedding, 11, 4, 7.5, 1.0, 0.0)
+    graphs.x0_projection = None
+    plain = sample_image(graphs, tokenizer, fields, PROMPT, embedding, 11, 4, 7.5, 1.0, 0.0)
+    assert np.abs(projected - plain).max() > 1e-2
 
 
 def test_sample_command_writes_a_grid_from_a_bundle(bundle, embedding, tmp_path):

@@ -303,16 +303,16 @@ describe('engine worker in Chromium (wasm)', () => {
 });
 
 describe('WebGPU kernels (SwiftShader), tests/e2e/engine/gpuKernels.ts', () => {
-  it('the guided DDIM step and the context copies give what the CPU implementation gives', async () => {
+  it('the guided DDIM step (with and without an x0 projection) and the context copies give what the CPU implementation gives', async () => {
     const page = await openPage(true, 'tests/e2e/engine/gpuKernels.html');
     const r = await page.evaluate(() => (window as any).compareGpuOps());
     console.log('gpu kernels', JSON.stringify(r));
     // float32 arithmetic (and possibly fused multiply-adds) on the GPU vs float64 rounded to float32
     // on the CPU: 1e-5 relative to max(1, |v|) for values up to ~30.
     for (const step of r.steps) expect(step.worst, step.name).toBeLessThan(1e-5);
-    expect(r.steps.map((s: any) => s.rows)).toEqual([2, 4, 2, 1]);
+    expect(r.steps.map((s: any) => s.rows)).toEqual([2, 4, 2, 1, 2, 4]);
     // The clip_sample cases do clamp x0 (else they would not test the clamp).
-    expect(r.steps.map((s: any) => s.clipped > 0)).toEqual([false, true, false, true]);
+    expect(r.steps.map((s: any) => s.clipped > 0)).toEqual([false, true, false, true, false, true]);
     // Pure copies: bit-identical.
     expect(r.contexts.map((c: any) => c.equal)).toEqual([true, true]);
     expect(r.live).toBe(0);

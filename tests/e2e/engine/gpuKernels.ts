@@ -5,6 +5,7 @@ import type { SchedulerSpec } from '../../../src/bundle/manifest';
 import { DDIMScheduler } from '../../../src/diffusion/ddim';
 import { CONDITIONS, planGuidance, type Condition } from '../../../src/diffusion/guidance';
 import { Rng } from '../../../src/diffusion/rng';
+import type { X0Projection } from '../../../src/diffusion/x0Projection';
 import { GpuOps } from '../../../src/engine/gpuOps';
 import { GpuLedger, GpuTensor } from '../../../src/engine/gpuTensor';
 import { cpuOps } from '../../../src/engine/tensorOps';
@@ -40,6 +41,24 @@ interface StepCase {
   hasFace: boolean;
   clip: boolean;
   last: boolean;
+  projection?: boolean;
+}
+
+/** A random x0 projection: K orthonormal rows (Gram-Schmidt on seeded normals) and a mean. */
+function randomProjection(size: number, components: number, seed: number): X0Projection {
+  const rng = new Rng(seed);
+  const basis = new Float32Array(components * size);
+  for (let k = 0; k < components; k++) {
+    const row = Float64Array.from(rng.normal(size));
+    for (let j = 0; j < k; j++) {
+      const other = basis.subarray(j * size, (j + 1) * size);
+      const dot = row.reduce((acc, v, i) => acc + v * other[i], 0);
+      row.forEach((v, i) => (row[i] = v - dot * other[i]));
+    }
+    const norm = Math.hypot(...row);
+    basis.set(row.map((v) => v / norm), k * size);
+  }
+  return { mean: rng.normal(size), basis, components, fromTimestep: 0 };
 }
 
 const STEP_CASES: StepCase[] = [
@@ -47,6 +66,8 @@ const STEP_CASES: StepCase[] = [
   { name: 'face, all 4 rows, clip_sample', params: { w: 3, c: 0.6, a: 0.3 }, hasFace: true, clip: true, last: false },
   { name: 'no face, last step (decoder input)', params: { w: 5, c: 1, a: 0 }, hasFace: false, clip: false, last: true },
   { name: 'w=1 (1 row), clip_sample, last step', params: { w: 1, c: 1, a: 0 }, hasFace: true, clip: true, last: true },
+  { name: 'face, c=1 a=0, x0 projection', params: { w: 5, c: 1, a: 0 }, hasFace: true, clip: false, last: false, projection: true },
+  { name: 'all 4 rows, clip_sample, x0 projection, last step', params: { w: 3, c: 0.6, a: 0.3 }, hasFace: true, clip: true, last: true, projection: true },
 ];
 
 async function compare() {
@@ -68,17 +89,18 @@ async function compare() {
     for (let b = 0; b < n; b++) sample.set(latent, b * size);
     const eps = new Rng(20 + i).normal(n * size);
     const out = sc.last ? { rows: 1, divisor: 0.5631603002548218 } : { rows: n, divisor: 1 };
-    const expected = hostFloat32(cpuOps.guidedStep({ data: eps, dims: [n, C, h, h] }, { data: sample, dims: [n, C, h, h] }, plan, k, out), 'cpu step');
+    const projection = sc.projection ? randomProjection(size, 8, 30 + i) : null;
+    const expected = hostFloat32(cpuOps.guidedStep({ data: eps, dims: [n, C, h, h] }, { data: sample, dims: [n, C, h, h] }, plan, k, projection, out), 'cpu step');
     const gs = gpu.upload(sample, [n, C, h, h]);
     const ge = gpu.upload(eps, [n, C, h, h]);
-    const result = gpu.guidedStep(ge, gs, plan, k, out);
+    const result = gpu.guidedStep(ge, gs, plan, k, projection, out);
     const got = await read(device, result);
     [gs, ge, result].forEach((t) => t.dispose());
     let worst = got.length === expected.length ? 0 : Infinity;
     expected.forEach((v, j) => (worst = Math.max(worst, Math.abs(got[j] - v) / Math.max(1, Math.abs(v)))));
     // How many x0 hit the clip range: the clip cases must exercise the clamp.
     let clipped = 0;
-    const guided = hostFloat32(cpuOps.guidedStep({ data: eps, dims: [n, C, h, h] }, { data: sample, dims: [n, C, h, h] }, plan, { ...k, clipRange: null }, out), 'cpu step');
+    const guided = hostFloat32(cpuOps.guidedStep({ data: eps, dims: [n, C, h, h] }, { data: sample, dims: [n, C, h, h] }, plan, { ...k, clipRange: null }, projection, out), 'cpu step');
     guided.forEach((v, j) => (clipped += v !== expected[j] ? 1 : 0));
     steps.push({ name: sc.name, rows: n, clipped, worst });
   }
