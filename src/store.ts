@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import type { GuidanceDefaults } from './bundle/manifest';
-import type { EngineInfo, FaceAnalysis, GenerateResult, PreviewImage, PromptInfo, WarmupReport } from './engine/api';
+import type { EngineInfo, FaceAnalysis, GenerateResult, PreviewImage, PromptInfo, WarmupReport } from './engineWorker/api';
 import type { FaceSource, ImageSettings } from './results/imageSettings';
 import type { SavedFace } from './results/savedFaces';
 
@@ -109,7 +109,7 @@ export interface StepPreview {
   image: PreviewImage;
 }
 
-/** The background warm-up of the graphs after load (engine/warmup.ts). */
+/** The background warm-up of the graphs after load (engineWorker/warmup.ts). */
 export type WarmupState = { state: 'off' } | { state: 'running' } | { state: 'done'; report: WarmupReport } | { state: 'failed'; message: string };
 
 /**

@@ -9,10 +9,10 @@ import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { GRAPH_IO, GRAPH_NAMES, MANIFEST_FIELDS, type GraphName } from '../../src/bundle/manifest';
 import { expectedGraphIO, validateGraphIO, validateManifest } from '../../src/bundle/validate';
-import { CancelToken } from '../../src/engine/cancel';
-import { Pipeline } from '../../src/engine/pipeline';
-import { cpuOps } from '../../src/engine/tensorOps';
-import type { Feeds, Outputs } from '../../src/engine/tensors';
+import { CancelToken } from '../../src/engineWorker/cancel';
+import { Pipeline } from '../../src/engineWorker/pipeline';
+import { cpuOps } from '../../src/engineWorker/tensorOps';
+import type { Feeds, Outputs } from '../../src/engineWorker/tensors';
 import { base, mutated, problemOf } from './manifestCases';
 
 const bundleDir = new URL('../../models/default/', import.meta.url);

@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { chooseBackend } from '../../src/engine/backend';
+import { chooseBackend } from '../../src/engineWorker/backend';
 import { EngineError, toEngineError } from '../../src/shared/engineError';
-import { Superseding } from '../../src/engine/supersede';
+import { Superseding } from '../../src/engineClient/supersede';
 import { checkImageBytes, cropSourceRect, detectionSize, sniffImageKind, truncationProblem } from '../../src/face/decodeImage';
 import { cropAndResize } from '../../src/face/resample';
 import type { RgbImage } from '../../src/shared/pixels';

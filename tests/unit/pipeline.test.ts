@@ -6,10 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { GraphName, Manifest, SchedulerSpec } from '../../src/bundle/manifest';
-import { CancelToken } from '../../src/engine/cancel';
-import { Pipeline, type RunGraph } from '../../src/engine/pipeline';
-import { cpuOps, type TensorOps } from '../../src/engine/tensorOps';
-import { hostFloat32, type Feeds, type GraphValue, type Outputs, type TensorData } from '../../src/engine/tensors';
+import { CancelToken } from '../../src/engineWorker/cancel';
+import { Pipeline, type RunGraph } from '../../src/engineWorker/pipeline';
+import { cpuOps, type TensorOps } from '../../src/engineWorker/tensorOps';
+import { hostFloat32, type Feeds, type GraphValue, type Outputs, type TensorData } from '../../src/engineWorker/tensors';
 
 interface GoldenCase {
   name: string;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { EngineInfo } from '../../src/engine/api';
+import type { EngineInfo } from '../../src/engineWorker/api';
 import type { Manifest } from '../../src/bundle/manifest';
 import { guidanceOf, useStore } from '../../src/store';
 

@@ -1,4 +1,4 @@
-"""Writes tests/golden/pipeline.json: what src/engine/pipeline.ts must produce when its graphs are
+"""Writes tests/golden/pipeline.json: what src/engineWorker/pipeline.ts must produce when its graphs are
 the small closed-form functions below (the same formulas are in tests/unit/pipeline.test.ts).
 
 Independent of the TypeScript: guidance is the Face0 formula evaluated per condition (no batching

@@ -14,12 +14,12 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEnginePage, serveBundleFolder } from './page';
-import type { GenerateRequest } from '../../../src/engine/api';
+import type { GenerateRequest } from '../../../src/engineWorker/api';
 import { openBundle } from '../../../src/bundle/loadBundle';
-import { CancelToken } from '../../../src/engine/cancel';
-import { Pipeline } from '../../../src/engine/pipeline';
-import { Serial } from '../../../src/engine/serial';
-import { GraphSet } from '../../../src/engine/sessions';
+import { CancelToken } from '../../../src/engineWorker/cancel';
+import { Pipeline } from '../../../src/engineWorker/pipeline';
+import { Serial } from '../../../src/engineWorker/serial';
+import { GraphSet } from '../../../src/engineWorker/sessions';
 import { ClipTokenizer, encodePrompt } from '../../../src/text/tokenizer';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));

@@ -6,10 +6,10 @@ import { DDIMScheduler } from '../../../src/diffusion/ddim';
 import { CONDITIONS, planGuidance, type Condition } from '../../../src/diffusion/guidance';
 import { Rng } from '../../../src/diffusion/rng';
 import type { X0Projection } from '../../../src/diffusion/x0Projection';
-import { GpuOps } from '../../../src/engine/gpuOps';
-import { GpuLedger, GpuTensor } from '../../../src/engine/gpuTensor';
-import { cpuOps } from '../../../src/engine/tensorOps';
-import { hostFloat32 } from '../../../src/engine/tensors';
+import { GpuOps } from '../../../src/engineWorker/gpuOps';
+import { GpuLedger, GpuTensor } from '../../../src/engineWorker/gpuTensor';
+import { cpuOps } from '../../../src/engineWorker/tensorOps';
+import { hostFloat32 } from '../../../src/engineWorker/tensors';
 
 const SCHEDULER: SchedulerSpec = {
   kind: 'ddim',

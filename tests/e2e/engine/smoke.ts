@@ -1,5 +1,5 @@
 // A bare page for tests/e2e/engine/browser.test.ts: the engine client on window, nothing else.
-import { createEngineClient } from '../../../src/engine/client';
+import { createEngineClient } from '../../../src/engineClient/client';
 import { toEngineError } from '../../../src/shared/engineError';
 
 declare global {

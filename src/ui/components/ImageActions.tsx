@@ -1,8 +1,8 @@
 import { useState } from 'react';
-import { useStore, type GalleryItem } from '../store';
-import { useEngine } from './engineContext';
-import { loadCharacter, placeFace } from './faceActions';
-import { downloadPng, itemLabel, pngBlob, restoreSettings } from './gallery';
+import { useStore, type GalleryItem } from '../../store';
+import { useEngine } from '../hooks/engineContext';
+import { loadCharacter, placeFace } from '../actions/faceActions';
+import { downloadPng, itemLabel, pngBlob, restoreSettings } from '../actions/gallery';
 
 /**
  * What can be done with a finished image: download it (PNG with its settings and an AI-generated

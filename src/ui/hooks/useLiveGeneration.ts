@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
-import { useStore } from '../store';
+import { useStore } from '../../store';
 import { useEngine } from './engineContext';
-import { jobFromState, runGeneration } from './generation';
+import { jobFromState, runGeneration } from '../actions/generation';
 
 // Long enough to merge the events of one slider drag, short enough to feel live.
 const DEBOUNCE_MS = 120;

@@ -1,10 +1,10 @@
 import { useState } from 'react';
-import { useStore, type GalleryItem } from '../store';
-import { useEngine } from './engineContext';
-import { itemLabel } from './gallery';
+import { useStore, type GalleryItem } from '../../store';
+import { useEngine } from '../hooks/engineContext';
+import { itemLabel } from '../actions/gallery';
 import { ImageActions } from './ImageActions';
 import { RgbaCanvas } from './RgbaCanvas';
-import { runVariations, stopVariations, VARIATION_COUNTS } from './variations';
+import { runVariations, stopVariations, VARIATION_COUNTS } from '../actions/variations';
 
 function describe(item: GalleryItem): string {
   const s = item.settings;

@@ -1,4 +1,4 @@
-import { useStore } from '../store';
+import { useStore } from '../../store';
 
 /** The prompt with how many of its tokens the model can take. */
 export function PromptBox() {

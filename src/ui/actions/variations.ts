@@ -3,13 +3,13 @@
  * when asked, ordered by how much its face looks like the face it was made from (the face embedder
  * run on the generated image, centred cosine: src/results/faceSimilarity.ts).
  */
-import { toEngineError } from '../shared/engineError';
-import { centredCosine, priorMean } from '../results/faceSimilarity';
-import { randomSeed, useStore, type GalleryItem, type VariationsState } from '../store';
-import type { EngineClient } from './engineContext';
+import { toEngineError } from '../../shared/engineError';
+import { centredCosine, priorMean } from '../../results/faceSimilarity';
+import { randomSeed, useStore, type GalleryItem, type VariationsState } from '../../store';
+import type { EngineClient } from '../../engineClient/client';
 import { addToGallery, pngBlob } from './gallery';
 import { jobFromState } from './generation';
-import { noticeFromError } from './messages';
+import { noticeFromError } from '../messages';
 
 export const VARIATION_COUNTS = [4, 8, 12] as const;
 

@@ -2,8 +2,8 @@
  * Saved faces in this browser's localStorage (opt-in: nothing is written until the user saves a face).
  * Only names and embeddings are stored (src/results/savedFaces.ts).
  */
-import { decodeSavedFaces, encodeSavedFaces, SAVED_FACES_KEY, uniqueName, type SavedFace } from '../results/savedFaces';
-import { useStore } from '../store';
+import { decodeSavedFaces, encodeSavedFaces, SAVED_FACES_KEY, uniqueName, type SavedFace } from '../../results/savedFaces';
+import { useStore } from '../../store';
 
 function storage(): Storage | null {
   try {

@@ -1,14 +1,14 @@
-import { Rng } from '../diffusion/rng';
-import type { GenerateRequest, GenerateResult } from '../engine/api';
-import { toEngineError } from '../shared/engineError';
-import { sampleFacePrior } from '../face/embeddingOps';
-import { randomFaceSeed, type FaceSnapshot, type ImageSettings } from '../results/imageSettings';
-import { guidanceOf, useStore, type AppState, type FaceSlot } from '../store';
+import { Rng } from '../../diffusion/rng';
+import type { GenerateRequest, GenerateResult } from '../../engineWorker/api';
+import { toEngineError } from '../../shared/engineError';
+import { sampleFacePrior } from '../../face/embeddingOps';
+import { randomFaceSeed, type FaceSnapshot, type ImageSettings } from '../../results/imageSettings';
+import { guidanceOf, useStore, type AppState, type FaceSlot } from '../../store';
 import { noteBackendSwitch } from './backendSwitch';
-import type { EngineClient } from './engineContext';
-import { mixFaces } from './faceMix';
+import type { EngineClient } from '../../engineClient/client';
+import { mixFaces } from '../faceMix';
 import { addToGallery } from './gallery';
-import { noticeFromError } from './messages';
+import { noticeFromError } from '../messages';
 
 /**
  * Time one draft may take. A slider move waits for the draft in flight (at most this long), then its

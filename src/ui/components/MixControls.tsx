@@ -1,4 +1,4 @@
-import { useStore } from '../store';
+import { useStore } from '../../store';
 import { Slider } from './Slider';
 
 /** Interpolation between the two faces and the "variety" noise on the embedding. */

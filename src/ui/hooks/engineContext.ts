@@ -1,7 +1,5 @@
 import { createContext, useContext } from 'react';
-import type { createEngineClient } from '../engine/client';
-
-export type EngineClient = ReturnType<typeof createEngineClient>;
+import type { EngineClient } from '../../engineClient/client';
 
 export const EngineContext = createContext<EngineClient | null>(null);
 

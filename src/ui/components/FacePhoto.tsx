@@ -1,6 +1,6 @@
 import type { KeyboardEvent } from 'react';
-import type { DetectedFace } from '../engine/api';
-import type { FacePhoto as Photo, SlotId } from '../store';
+import type { DetectedFace } from '../../engineWorker/api';
+import type { FacePhoto as Photo, SlotId } from '../../store';
 
 const THUMB_PX = 48;
 

@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
-import { forgetEverything, keptSummary, type ForgetReport, type KeptSummary } from '../offline/deviceData';
-import type { OfflineStatus } from '../offline/serviceWorkerClient';
-import { useStore } from '../store';
-import { formatBytes } from './format';
+import { forgetEverything, keptSummary, type ForgetReport, type KeptSummary } from '../../offline/deviceData';
+import type { OfflineStatus } from '../../offline/serviceWorkerClient';
+import { useStore } from '../../store';
+import { formatBytes } from '../format';
 
 const STATUS: Record<OfflineStatus['kind'], string> = {
   active: 'Works offline: what this page loads is kept in this browser.',

@@ -1,6 +1,6 @@
-import { toEngineError } from '../shared/engineError';
-import { useStore } from '../store';
-import { noticeFromError } from './messages';
+import { toEngineError } from '../../shared/engineError';
+import { useStore } from '../../store';
+import { noticeFromError } from '../messages';
 
 /**
  * A 'webgpu_failed' error means the engine has moved every session to wasm (device lost or a WebGPU

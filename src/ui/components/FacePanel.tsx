@@ -1,7 +1,7 @@
 import { useState, type DragEvent } from 'react';
-import { randomSeed, useStore, type SlotId } from '../store';
-import { useEngine } from './engineContext';
-import { clearFace, loadPhotos, loadRandomFace, photoProblems, pickFace } from './faceActions';
+import { randomSeed, useStore, type SlotId } from '../../store';
+import { useEngine } from '../hooks/engineContext';
+import { clearFace, loadPhotos, loadRandomFace, photoProblems, pickFace } from '../actions/faceActions';
 import { FacePhoto } from './FacePhoto';
 import { RgbaCanvas } from './RgbaCanvas';
 import { SaveFace } from './SaveFace';

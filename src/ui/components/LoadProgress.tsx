@@ -1,5 +1,5 @@
-import { useStore } from '../store';
-import { formatBytes } from './format';
+import { useStore } from '../../store';
+import { formatBytes } from '../format';
 
 /** Bundle download and session creation (which overlap); hidden once the engine is ready. */
 export function LoadProgress() {

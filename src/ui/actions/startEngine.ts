@@ -1,8 +1,8 @@
-import { useStore, type LoadState } from '../store';
-import type { EngineClient } from './engineContext';
+import { useStore, type LoadState } from '../../store';
+import type { EngineClient } from '../../engineClient/client';
 import { loadQueuedPhotos } from './faceActions';
-import { noticeFromError } from './messages';
-import type { UrlOptions } from './urlOptions';
+import { noticeFromError } from '../messages';
+import type { UrlOptions } from '../urlOptions';
 
 /** Loads the bundle once at startup (outside React, so StrictMode cannot load it twice). */
 export async function startEngine(client: EngineClient, options: UrlOptions): Promise<void> {

@@ -1,6 +1,6 @@
-import { useStore } from '../store';
-import { placeSavedFace } from './faceActions';
-import { deleteSavedFace } from './savedFaceStorage';
+import { useStore } from '../../store';
+import { placeSavedFace } from '../actions/faceActions';
+import { deleteSavedFace } from '../actions/savedFaceStorage';
 
 /** Faces saved in this browser: use one as face A or B, or delete it. */
 export function SavedFaces() {

@@ -1,5 +1,5 @@
-import { useStore } from '../store';
-import { backendLabel } from './format';
+import { useStore } from '../../store';
+import { backendLabel } from '../format';
 
 export function Header({ bundleName }: { bundleName: string }) {
   const info = useStore((s) => s.info);

@@ -1,11 +1,11 @@
-import { weightedMean } from '../face/embeddingOps';
-import { describeProblem, likenessProblems } from '../face/likeness';
-import type { FaceSnapshot } from '../results/imageSettings';
-import type { SavedFace } from '../results/savedFaces';
-import { EMPTY_SLOT, useStore, type FacePhoto, type FaceSlot, type GalleryItem, type SlotId } from '../store';
+import { weightedMean } from '../../face/embeddingOps';
+import { describeProblem, likenessProblems } from '../../face/likeness';
+import type { FaceSnapshot } from '../../results/imageSettings';
+import type { SavedFace } from '../../results/savedFaces';
+import { EMPTY_SLOT, useStore, type FacePhoto, type FaceSlot, type GalleryItem, type SlotId } from '../../store';
 import { noteBackendSwitch } from './backendSwitch';
-import type { EngineClient } from './engineContext';
-import { noticeFromError } from './messages';
+import type { EngineClient } from '../../engineClient/client';
+import { noticeFromError } from '../messages';
 
 // A slot's newest action wins: an older analysis finishing late must not overwrite it.
 const latest: Record<SlotId, number> = { A: 0, B: 0 };

@@ -1,7 +1,7 @@
 /** The gallery's actions: keep finished images, restore their settings, download them as PNG. */
-import { pngFileName, pngTexts, sameSettings } from '../results/imageSettings';
-import { encodePng } from '../results/png';
-import { GALLERY_LIMIT, useStore, type GalleryItem, type ShownResult } from '../store';
+import { pngFileName, pngTexts, sameSettings } from '../../results/imageSettings';
+import { encodePng } from '../../results/png';
+import { GALLERY_LIMIT, useStore, type GalleryItem, type ShownResult } from '../../store';
 import { placeFace } from './faceActions';
 
 let nextId = 1;

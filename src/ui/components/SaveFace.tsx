@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import { useStore, type SlotId } from '../store';
-import { saveFace } from './savedFaceStorage';
+import { useStore, type SlotId } from '../../store';
+import { saveFace } from '../actions/savedFaceStorage';
 
 /** "Save face…": keeps the slot's embedding (never the photo) in this browser under a name. */
 export function SaveFace({ slot }: { slot: SlotId }) {

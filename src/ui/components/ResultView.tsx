@@ -1,8 +1,8 @@
-import { useStore } from '../store';
-import { crispDisplaySide, RESULT_DISPLAY_TARGET } from './displaySize';
-import { useEngine } from './engineContext';
-import { formatMs } from './format';
-import { jobFromState, runGeneration } from './generation';
+import { useStore } from '../../store';
+import { crispDisplaySide, RESULT_DISPLAY_TARGET } from '../displaySize';
+import { useEngine } from '../hooks/engineContext';
+import { formatMs } from '../format';
+import { jobFromState, runGeneration } from '../actions/generation';
 import { ImageActions } from './ImageActions';
 import { RgbaCanvas } from './RgbaCanvas';
 

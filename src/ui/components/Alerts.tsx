@@ -1,4 +1,4 @@
-import { useStore } from '../store';
+import { useStore } from '../../store';
 
 /** Always present, so assistive technology announces every message added to it. */
 export function Alerts() {

@@ -1,4 +1,4 @@
-import { useStore } from '../store';
+import { useStore } from '../../store';
 
 /** What the loaded model is and is not able to do, in its own (manifest) words. */
 export function ModelInfo() {

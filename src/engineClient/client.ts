@@ -5,7 +5,7 @@
  * everything it holds (models, photos' embeddings).
  */
 import * as Comlink from 'comlink';
-import type { EngineApi, GenerateRequest, GenerateResult, Progress } from './api';
+import type { EngineApi, GenerateRequest, GenerateResult, Progress } from '../engineWorker/api';
 import { toEngineError } from '../shared/engineError';
 import { Superseding } from './supersede';
 
@@ -17,8 +17,10 @@ async function decoded<T>(call: Promise<T>): Promise<T> {
   }
 }
 
-export function createEngineClient(): EngineApi & { terminate(): void } {
-  const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'face0-engine' });
+export type EngineClient = EngineApi & { terminate(): void };
+
+export function createEngineClient(): EngineClient {
+  const worker = new Worker(new URL('../engineWorker/worker.ts', import.meta.url), { type: 'module', name: 'face0-engine' });
   const remote = Comlink.wrap<EngineApi>(worker);
   const generation = new Superseding<GenerateRequest, GenerateResult, Progress>(
     (req, onProgress) => decoded(remote.generate(req, Comlink.proxy(onProgress))),

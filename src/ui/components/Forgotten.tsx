@@ -1,4 +1,4 @@
-import type { ForgetReport } from '../offline/deviceData';
+import type { ForgetReport } from '../../offline/deviceData';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 

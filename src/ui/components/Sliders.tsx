@@ -1,4 +1,4 @@
-import { MAX_SEED, randomSeed, useStore } from '../store';
+import { MAX_SEED, randomSeed, useStore } from '../../store';
 import { Slider } from './Slider';
 
 const fixed = (digits: number) => (v: number) => v.toFixed(digits);
