@@ -233,6 +233,7 @@ export class Engine {
     try {
       const { pipeline, bundle } = this.require();
       const m = bundle.manifest;
+      // `draft` tells the client how to supersede a request; the pipeline takes the rest as it is.
       const { face, previews, draft: _draft, ...request } = req;
       const preview = previews ? m.latent_preview : undefined;
       const t0 = performance.now();
