@@ -88,7 +88,7 @@ export default defineConfig({
   // Not pre-bundled in dev, so that the telemetry patch (a transform) applies there too.
   optimizeDeps: { exclude: ['@mediapipe/tasks-vision'] },
   resolve: {
-    // onnxruntime-web's entry without the 28 MB wasm inlined as an asset: src/engine/ort.ts points
+    // onnxruntime-web's entry without the 28 MB wasm inlined as an asset: src/engineWorker/ort.ts points
     // it at /ort/, where scripts/copy-assets.mjs puts the same files.
     conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions],
   },

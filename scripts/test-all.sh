@@ -9,7 +9,7 @@ echo "== ruff";             .venv/bin/ruff check training && .venv/bin/ruff form
 echo "== vitest";           npx vitest run
 echo "== pytest";           (cd training && ../.venv/bin/python -m pytest -q)
 echo "== engine worker in Chromium (wasm vs Node onnxruntime, WebGPU vs wasm), MediaPipe telemetry off"
-npx vitest run --config tests/node/vitest.config.ts
+npx vitest run --config tests/e2e/engine/vitest.config.ts
 echo "== browser e2e (wasm: every flow, the static host and offline included)"
 node tests/e2e/run.mjs --backend=wasm
 # SwiftShader WebGPU is a CPU emulation (seconds per call of the default bundle's U-Net here), so the WebGPU

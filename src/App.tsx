@@ -1,18 +1,18 @@
 import type { ForgetReport } from './offline/deviceData';
 import type { OfflineStatus } from './offline/serviceWorkerClient';
-import { Alerts } from './ui/Alerts';
-import { DevicePanel } from './ui/DevicePanel';
-import { FacePanel } from './ui/FacePanel';
-import { Gallery } from './ui/Gallery';
-import { Header } from './ui/Header';
-import { LoadProgress } from './ui/LoadProgress';
-import { MixControls } from './ui/MixControls';
-import { ModelInfo } from './ui/ModelInfo';
-import { PromptBox } from './ui/PromptBox';
-import { ResultView } from './ui/ResultView';
-import { SavedFaces } from './ui/SavedFaces';
-import { Sliders } from './ui/Sliders';
-import { useLiveGeneration, usePromptInfo } from './ui/useLiveGeneration';
+import { Alerts } from './ui/components/Alerts';
+import { DevicePanel } from './ui/components/DevicePanel';
+import { FacePanel } from './ui/components/FacePanel';
+import { Gallery } from './ui/components/Gallery';
+import { Header } from './ui/components/Header';
+import { LoadProgress } from './ui/components/LoadProgress';
+import { MixControls } from './ui/components/MixControls';
+import { ModelInfo } from './ui/components/ModelInfo';
+import { PromptBox } from './ui/components/PromptBox';
+import { ResultView } from './ui/components/ResultView';
+import { SavedFaces } from './ui/components/SavedFaces';
+import { Sliders } from './ui/components/Sliders';
+import { useLiveGeneration, usePromptInfo } from './ui/hooks/useLiveGeneration';
 
 interface AppProps {
   bundleName: string;

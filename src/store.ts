@@ -1,5 +1,6 @@
 import { create } from 'zustand';
-import type { EngineInfo, FaceAnalysis, GenerateResult, PreviewImage, PromptInfo, WarmupReport } from './engine/api';
+import type { GuidanceDefaults } from './bundle/manifest';
+import type { EngineInfo, FaceAnalysis, GenerateResult, PreviewImage, PromptInfo, WarmupReport } from './engineWorker/api';
 import type { FaceSource, ImageSettings } from './results/imageSettings';
 import type { SavedFace } from './results/savedFaces';
 
@@ -108,15 +109,17 @@ export interface StepPreview {
   image: PreviewImage;
 }
 
-/** The background warm-up of the graphs after load (engine/warmup.ts). */
+/** The background warm-up of the graphs after load (engineWorker/warmup.ts). */
 export type WarmupState = { state: 'off' } | { state: 'running' } | { state: 'done'; report: WarmupReport } | { state: 'failed'; message: string };
 
-export interface Params {
+/**
+ * The controls whose defaults are the bundle's (manifest.defaults): null until it loads, unless the user
+ * sets one first; then setInfo keeps it.
+ */
+export type GuidanceControls = { [K in keyof GuidanceDefaults]: GuidanceDefaults[K] | null };
+
+export interface Params extends GuidanceControls {
   prompt: string;
-  w: number;
-  c: number;
-  a: number;
-  steps: number;
   seed: number;
   t: number;
   variety: number;
@@ -184,6 +187,13 @@ export const GALLERY_LIMIT = 100;
 
 export const MAX_SEED = 0xffffffff;
 
+/** The guidance controls once the bundle has loaded (setInfo has set every one). */
+export function guidanceOf(s: Params): GuidanceDefaults {
+  const { w, c, a, steps } = s;
+  if (w === null || c === null || a === null || steps === null) throw new Error('the guidance controls are read before the bundle loaded');
+  return { w, c, a, steps };
+}
+
 export function randomSeed(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0];
 }
@@ -192,10 +202,10 @@ let nextAlertId = 1;
 
 export const useStore = create<AppState>()((set) => ({
   prompt: 'a photo of a person',
-  w: 5,
-  c: 1,
-  a: 0,
-  steps: 20,
+  w: null,
+  c: null,
+  a: null,
+  steps: null,
   seed: 1,
   t: 0.5,
   variety: 0,

@@ -1,7 +1,7 @@
 /** Fetches a bundle: manifest.json (validated) and every listed file, streamed, size- and sha256-checked. */
 import { Arrivals } from './arrivals';
 import { fetchOrder } from './fetchOrder';
-import type { Manifest } from './manifest';
+import { MANIFEST_FILE, type Manifest } from './manifest';
 import { bundleError, validateManifest } from './validate';
 
 export interface LoadedBundle {
@@ -106,12 +106,12 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 }
 
 export async function fetchManifest(bundleUrl: string, fetchFn: Fetch = fetch): Promise<Manifest> {
-  const res = await get(fetchFn, new URL('manifest.json', bundleBase(bundleUrl)), 'manifest.json');
+  const res = await get(fetchFn, new URL(MANIFEST_FILE, bundleBase(bundleUrl)), MANIFEST_FILE);
   let raw: unknown;
   try {
     raw = JSON.parse(await res.text());
   } catch (err) {
-    throw bundleError('manifest.json', [`is not valid JSON (${err instanceof Error ? err.message : String(err)})`]);
+    throw bundleError(MANIFEST_FILE, [`is not valid JSON (${err instanceof Error ? err.message : String(err)})`]);
   }
   return validateManifest(raw);
 }

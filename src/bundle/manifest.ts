@@ -1,10 +1,15 @@
 /**
- * The model-bundle contract shared by the training pipeline (training/face0/bundle.py)
- * and the app. Field names are identical in Python and TypeScript; see models/README.md.
+ * The manifest's types, and the bundle contract (contract.json: format, graphs, their inputs and outputs)
+ * as the app reads it; training/face0/bundle.py reads the same file. Field names are identical in Python
+ * and TypeScript; see models/README.md.
  */
+import contract from './contract.json';
 
-export const BUNDLE_FORMAT = 'face0-bundle';
-export const BUNDLE_FORMAT_VERSION = 1;
+export const BUNDLE_FORMAT = contract.format;
+export const BUNDLE_FORMAT_VERSION = contract.format_version;
+export const MANIFEST_FILE = contract.manifest_file;
+/** Top-level manifest fields: those every bundle has, and those a bundle may leave out. */
+export const MANIFEST_FIELDS: { required: readonly string[]; optional: readonly string[] } = contract.manifest_fields;
 
 export interface FileEntry {
   bytes: number;
@@ -127,7 +132,7 @@ export interface X0ProjectionSpec {
 }
 
 export interface Manifest {
-  format: typeof BUNDLE_FORMAT;
+  format: string;
   format_version: number;
   name: string;
   license: string;
@@ -159,16 +164,30 @@ export interface Manifest {
   files: Record<string, FileEntry>;
 }
 
-/** Graph I/O names, identical to training/face0/bundle.py GRAPH_IO. */
-export const GRAPH_IO = {
-  text_encoder: { inputs: ['input_ids'], outputs: ['last_hidden_state'] },
-  face_projector: { inputs: ['face_embedding'], outputs: ['face_tokens'] },
-  unet: { inputs: ['sample', 'timestep', 'encoder_hidden_states'], outputs: ['out_sample'] },
-  vae_decoder: { inputs: ['latent_sample'], outputs: ['sample'] },
-  face_embedder: { inputs: ['pixel_values'], outputs: ['face_embedding'] },
-} as const;
+export type GraphName = keyof typeof contract.graphs;
 
-export type GraphName = keyof typeof GRAPH_IO;
+/**
+ * One dimension of a graph value: 'B' (the dynamic batch axis), a fixed size, or a manifest field
+ * (a dotted path; `.length` of a list is its length).
+ */
+export type SymbolicDim = number | string;
+
+export interface ValueContract {
+  type: 'float32' | 'int64';
+  shape: SymbolicDim[];
+}
+
+/** Each graph's inputs and outputs: their element types and shapes, by name, in order. */
+export const GRAPH_VALUES = contract.graphs as Record<
+  GraphName,
+  { inputs: Record<string, ValueContract>; outputs: Record<string, ValueContract> }
+>;
 
 /** The graphs in the order their sessions are created (GraphSet) and their files fetched. */
-export const GRAPH_NAMES = Object.keys(GRAPH_IO) as GraphName[];
+export const GRAPH_NAMES = Object.keys(GRAPH_VALUES) as GraphName[];
+
+/** Each graph's input and output names. */
+export const GRAPH_IO = {} as Record<GraphName, { inputs: readonly string[]; outputs: readonly string[] }>;
+for (const graph of GRAPH_NAMES) {
+  GRAPH_IO[graph] = { inputs: Object.keys(GRAPH_VALUES[graph].inputs), outputs: Object.keys(GRAPH_VALUES[graph].outputs) };
+}

@@ -3,9 +3,18 @@
  * declared inputs/outputs. Failures are EngineError('bad_bundle') naming the file and the problem.
  */
 import { EngineError } from '../shared/engineError';
-import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, GRAPH_IO, GRAPH_NAMES, type GraphName, type Manifest } from './manifest';
-
-const MANIFEST_FILE = 'manifest.json';
+import {
+  BUNDLE_FORMAT,
+  BUNDLE_FORMAT_VERSION,
+  GRAPH_IO,
+  GRAPH_NAMES,
+  GRAPH_VALUES,
+  MANIFEST_FILE,
+  type GraphName,
+  type Manifest,
+  type SymbolicDim,
+  type ValueContract,
+} from './manifest';
 /** At most this many problems are listed in one error message. */
 const MAX_LISTED = 6;
 
@@ -310,34 +319,24 @@ export type GraphValueInfo =
 type Dim = number | 'batch';
 
 interface ValueSpec {
-  type: 'float32' | 'int64';
+  type: ValueContract['type'];
   shape: Dim[];
 }
 
-/** Expected I/O of each graph for this manifest (models/README.md, "Graphs"). */
+/** A contract dimension for this manifest: 'B' is the batch axis, a field path its value (a list's `.length`). */
+function resolveDim(dim: SymbolicDim, m: Manifest): Dim {
+  if (typeof dim === 'number') return dim;
+  if (dim === 'B') return 'batch';
+  const value = dim.split('.').reduce<unknown>((v, key) => (v as Record<string, unknown>)[key], m);
+  if (typeof value !== 'number') throw new Error(`bundle contract: shape dimension "${dim}" is not a number in the manifest`);
+  return value;
+}
+
+/** Expected I/O of each graph for this manifest (contract.json), in the contract's order. */
 export function expectedGraphIO(graph: GraphName, m: Manifest): { inputs: ValueSpec[]; outputs: ValueSpec[] } {
-  const D = m.context_width;
-  const L = m.tokenizer.max_length;
-  const C = m.latent_channels;
-  const h = m.latent_size;
-  const E = m.face_embedder.embedding_width;
-  const S = m.face_embedder.input_size;
-  const f32 = (...shape: Dim[]): ValueSpec => ({ type: 'float32', shape });
-  switch (graph) {
-    case 'text_encoder':
-      return { inputs: [{ type: 'int64', shape: ['batch', L] }], outputs: [f32('batch', L, D)] };
-    case 'face_projector':
-      return { inputs: [f32('batch', E)], outputs: [f32('batch', m.face_token_positions.length, D)] };
-    case 'unet':
-      return {
-        inputs: [f32('batch', C, h, h), f32('batch'), f32('batch', L, D)],
-        outputs: [f32('batch', C, h, h)],
-      };
-    case 'vae_decoder':
-      return { inputs: [f32('batch', C, h, h)], outputs: [f32('batch', 3, m.image_size, m.image_size)] };
-    case 'face_embedder':
-      return { inputs: [f32('batch', 3, S, S)], outputs: [f32('batch', E)] };
-  }
+  const values = (side: Record<string, ValueContract>) =>
+    Object.values(side).map(({ type, shape }) => ({ type, shape: shape.map((d) => resolveDim(d, m)) }));
+  return { inputs: values(GRAPH_VALUES[graph].inputs), outputs: values(GRAPH_VALUES[graph].outputs) };
 }
 
 function checkValue(problems: string[], kind: string, spec: ValueSpec, info: GraphValueInfo): void {

@@ -64,8 +64,6 @@ export class DDIMScheduler {
   readonly alphasCumprod: Float64Array;
   /** alpha-bar used after the last step (diffusers' final_alpha_cumprod). */
   readonly finalAlphaCumprod: number;
-  /** Initial latents are unit normals times this. */
-  readonly initNoiseSigma = 1;
   timesteps: number[] = [];
   private numInferenceSteps = 0;
 

@@ -10,6 +10,7 @@ export type Condition = 'text_face' | 'empty_face' | 'text_noface' | 'empty_nofa
 
 export const CONDITIONS: readonly Condition[] = ['text_face', 'empty_face', 'text_noface', 'empty_noface'];
 
+/** Face0's guidance weights, the one type every request and setting that carries them extends. */
 export interface GuidanceParams {
   w: number;
   c: number;
@@ -32,7 +33,7 @@ const NO_FACE_TWIN: Record<Condition, Condition> = {
 
 export function planGuidance(p: GuidanceParams, hasFace: boolean): GuidancePlan {
   const { w, c, a } = p;
-  for (const [name, value] of Object.entries(p)) {
+  for (const [name, value] of Object.entries({ w, c, a })) {
     if (!Number.isFinite(value)) throw new Error(`guidance parameter ${name} must be a finite number (got ${value})`);
   }
   const expanded: Record<Condition, number> = {

@@ -1,5 +1,6 @@
 /** Step previews: a predicted clean latent -> RGBA at the latent's resolution, by the bundle's linear map. */
 import type { LatentPreviewSpec } from '../bundle/manifest';
+import { planarToRgba } from '../shared/pixels';
 
 export interface PreviewImage {
   width: number;
@@ -12,15 +13,14 @@ export function projectLatent(latent: Float32Array, spec: LatentPreviewSpec, h: 
   const C = spec.weights[0].length;
   const n = h * w;
   if (latent.length !== C * n) throw new Error(`latent has ${latent.length} values, expected ${C}x${h}x${w}`);
-  const rgba = new Uint8ClampedArray(4 * n);
+  const rgb = new Float32Array(3 * n);
   for (let k = 0; k < 3; k++) {
     const row = spec.weights[k];
     for (let p = 0; p < n; p++) {
       let v = spec.bias[k];
       for (let c = 0; c < C; c++) v += row[c] * latent[c * n + p];
-      rgba[4 * p + k] = Math.round(255 * Math.min(1, Math.max(0, v)));
+      rgb[k * n + p] = v;
     }
   }
-  for (let p = 0; p < n; p++) rgba[4 * p + 3] = 255;
-  return { width: w, height: h, rgba };
+  return { width: w, height: h, rgba: planarToRgba(rgb, w, h, [0, 1]) };
 }

@@ -4,7 +4,7 @@
  */
 import { EngineError } from '../shared/engineError';
 import type { Box } from './faceCrop';
-import { rgbaToRgb, type RgbImage } from './resample';
+import { rgbaToRgb, type RgbImage } from '../shared/pixels';
 
 export type ImageKind = 'jpeg' | 'png' | 'webp' | 'gif' | 'bmp';
 

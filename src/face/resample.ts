@@ -2,26 +2,8 @@
  * Crop-and-resize of float RGB images, the same filter as training/face0/face_crop.py
  * (checked through tests/golden/face_crop.json).
  */
+import type { RgbImage } from '../shared/pixels';
 import type { Box } from './faceCrop';
-
-export interface RgbImage {
-  width: number;
-  height: number;
-  /** HWC RGB, 0..255. */
-  data: Float32Array;
-}
-
-export function rgbaToRgb(rgba: Uint8ClampedArray, width: number, height: number): RgbImage {
-  const n = width * height;
-  if (rgba.length !== 4 * n) throw new Error(`rgbaToRgb: expected ${4 * n} bytes, got ${rgba.length}`);
-  const data = new Float32Array(3 * n);
-  for (let p = 0; p < n; p++) {
-    data[3 * p] = rgba[4 * p];
-    data[3 * p + 1] = rgba[4 * p + 1];
-    data[3 * p + 2] = rgba[4 * p + 2];
-  }
-  return { width, height, data };
-}
 
 /** Weights of one output sample over input pixels first..first+weights.length-1 (all inside the image). */
 interface Tap {

@@ -2,6 +2,7 @@
  * What made an image, kept with it in the gallery (to restore the controls) and written into its PNG
  * (without face embeddings: a shared PNG must not carry a biometric template of the person).
  */
+import type { GuidanceParams } from '../diffusion/guidance';
 import type { PngText } from './png';
 
 export type FaceSource = 'photo' | 'random' | 'average' | 'saved' | 'character';
@@ -16,12 +17,9 @@ export interface FaceSnapshot {
   crops: { width: number; height: number; rgba: Uint8ClampedArray }[];
 }
 
-export interface ImageSettings {
+export interface ImageSettings extends GuidanceParams {
   prompt: string;
   seed: number;
-  w: number;
-  c: number;
-  a: number;
   steps: number;
   faceA: FaceSnapshot | null;
   faceB: FaceSnapshot | null;

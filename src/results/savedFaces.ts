@@ -1,7 +1,7 @@
 /**
  * Faces the user chose to keep in this browser: a name and the face embedding (never the photo or
  * its crop), tagged with the embedder that made it, so a bundle with another embedder cannot use it.
- * Stored as JSON under one localStorage key (src/ui/savedFaceStorage.ts).
+ * Stored as JSON under one localStorage key (src/ui/actions/savedFaceStorage.ts).
  */
 
 export interface SavedFace {

@@ -49,7 +49,3 @@ export function toEngineError(err: unknown): EngineError {
 export function deviceLostError(during: string | null, reason: string): EngineError {
   return new EngineError('webgpu_failed', during === null ? `device lost: ${reason}` : `device lost during ${during}: ${reason}`);
 }
-
-export function isCancelled(err: unknown): boolean {
-  return toEngineError(err).code === 'cancelled';
-}

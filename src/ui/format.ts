@@ -1,4 +1,4 @@
-import type { EngineInfo } from '../engine/api';
+import type { EngineInfo } from '../engineWorker/api';
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;

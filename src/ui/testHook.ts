@@ -1,6 +1,6 @@
-import type { Backend, GenerateRequest, GraphTimes } from '../engine/api';
+import type { Backend, GenerateRequest, GraphTimes } from '../engineWorker/api';
 import { useStore, type AppState } from '../store';
-import type { EngineClient } from './engineContext';
+import type { EngineClient } from '../engineClient/client';
 import type { UrlOptions } from './urlOptions';
 
 export interface TimedGeneration {

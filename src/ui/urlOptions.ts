@@ -1,4 +1,4 @@
-import type { BackendPreference } from '../engine/api';
+import type { BackendPreference } from '../engineWorker/api';
 
 export interface UrlOptions {
   bundleName: string;

@@ -408,7 +408,7 @@ const FALLBACK_MAX_LEVEL_DIFF = 1;
 const MIN_RUN_MS = 4_000;
 const MAX_STEPS = 50;
 
-/** The request the page's current controls describe, with no face (jobFromState in src/ui/generation.ts). */
+/** The request the page's current controls describe, with no face (jobFromState in src/ui/actions/generation.ts). */
 async function currentRequest(page) {
   return page.evaluate(() => {
     const s = window.__face0.state();
@@ -500,7 +500,7 @@ async function webgpuDeviceLoss({ page, context, base, bundle }) {
   }
 }
 
-/** The request the page's current controls describe, face included (jobFromState in src/ui/generation.ts). */
+/** The request the page's current controls describe, face included (jobFromState in src/ui/actions/generation.ts). */
 async function fullRequest(page) {
   return page.evaluate(() => {
     const s = window.__face0.state();

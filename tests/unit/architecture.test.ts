@@ -12,21 +12,24 @@ const FLOORS: Record<string, number> = {
   bundle: 1,
   diffusion: 2,
   face: 3, results: 3,
-  engine: 4,
-  store: 5, offline: 5,
+  engineWorker: 4,
+  store: 5, offline: 5, engineClient: 5,
   ui: 6,
   App: 7, main: 7,
 };
 const SERVICE_WORKER_MAY_IMPORT = new Set(['serviceWorker', 'security', 'shared']);
-const PAGE_ROOMS = new Set(['ui', 'store', 'offline', 'App', 'main']);
-const ENGINE_FOR_THE_PAGE = new Set(['engine/api.ts', 'engine/client.ts']);
+const PAGE_ROOMS = new Set(['ui', 'store', 'offline', 'engineClient', 'App', 'main']);
+/** What the page may import from the engine worker's room: the types of its API (engineClient/ is the handle). */
+const WORKER_FOR_THE_PAGE = new Set(['engineWorker/api.ts']);
+/** ui/'s layers: a file imports only from its own layer or lower ones. */
+const UI_LAYERS: Record<string, number> = { helpers: 0, actions: 1, hooks: 2, components: 3 };
 /** Packages only these files (relative to src/, or a room/ prefix) may import. */
 const PACKAGE_OWNERS: Record<string, string[]> = {
-  'onnxruntime-web': ['engine/ort.ts'],
+  'onnxruntime-web': ['engineWorker/ort.ts'],
   '@mediapipe/tasks-vision': ['face/detector.ts'],
-  comlink: ['engine/client.ts', 'engine/worker.ts'],
+  comlink: ['engineClient/client.ts', 'engineWorker/worker.ts'],
   zustand: ['store.ts'],
-  react: ['ui/', 'App.tsx', 'main.tsx'],
+  react: ['ui/components/', 'ui/hooks/', 'App.tsx', 'main.tsx'],
   'react-dom': ['main.tsx'],
 };
 
@@ -68,6 +71,12 @@ function roomOf(relative: string): string {
   return rest.length ? first : first.replace(/\.tsx?$/, '');
 }
 
+/** A ui/ file's layer: its subfolder, or 'helpers' for the files directly in ui/. */
+function uiLayer(relative: string): string {
+  const parts = relative.split(path.sep);
+  return parts.length > 2 ? parts[1] : 'helpers';
+}
+
 function packageName(spec: string): string {
   const parts = spec.split('/');
   return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
@@ -101,12 +110,22 @@ describe('docs/architecture.md', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('the page imports from engine/ only its API types and its client', () => {
+  it('the page imports from engineWorker/ only the types of its API', () => {
     const internals = local
-      .filter(({ from, target }) => PAGE_ROOMS.has(roomOf(from)) && roomOf(target) === 'engine')
-      .filter(({ target }) => !ENGINE_FOR_THE_PAGE.has(target.split(path.sep).join('/')))
+      .filter(({ from, target }) => PAGE_ROOMS.has(roomOf(from)) && roomOf(target) === 'engineWorker')
+      .filter(({ target }) => !WORKER_FOR_THE_PAGE.has(target.split(path.sep).join('/')))
       .map(({ from, target }) => `${from} -> ${target}`);
     expect(internals).toEqual([]);
+  });
+
+  it('ui/ is layered: helpers, actions, hooks, components; each imports only its own layer or lower ones', () => {
+    const inUi = files.map((f) => path.relative(SRC, f)).filter((f) => roomOf(f) === 'ui');
+    for (const f of inUi) expect(uiLayer(f) in UI_LAYERS, `${f} is in no layer of ui/`).toBe(true);
+    const upward = local
+      .filter(({ from, target }) => roomOf(from) === 'ui' && roomOf(target) === 'ui')
+      .filter(({ from, target }) => UI_LAYERS[uiLayer(target)] > UI_LAYERS[uiLayer(from)])
+      .map(({ from, target }) => `${from} -> ${target}`);
+    expect(upward).toEqual([]);
   });
 
   it('each package that owns a thread or a job is imported only by its owners', () => {

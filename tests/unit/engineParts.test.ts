@@ -2,11 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { chooseBackend } from '../../src/engine/backend';
+import { chooseBackend } from '../../src/engineWorker/backend';
 import { EngineError, toEngineError } from '../../src/shared/engineError';
-import { Superseding } from '../../src/engine/supersede';
+import { Superseding } from '../../src/engineClient/supersede';
 import { checkImageBytes, cropSourceRect, detectionSize, sniffImageKind, truncationProblem } from '../../src/face/decodeImage';
-import { cropAndResize, type RgbImage } from '../../src/face/resample';
+import { cropAndResize } from '../../src/face/resample';
+import type { RgbImage } from '../../src/shared/pixels';
 
 const jpeg = new Uint8Array(readFileSync(new URL('../../node_modules/@vladmandic/face-api/demo/sample2.jpg', import.meta.url)));
 

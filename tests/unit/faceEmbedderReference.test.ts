@@ -18,7 +18,8 @@ import { decode as decodeJpeg } from 'jpeg-js';
 import * as ort from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Box } from '../../src/face/faceCrop';
-import { cropAndResize, rgbaToRgb, toPixelValues, type RgbImage } from '../../src/face/resample';
+import { cropAndResize, toPixelValues } from '../../src/face/resample';
+import { rgbaToRgb, type RgbImage } from '../../src/shared/pixels';
 
 interface GoldenPhoto {
   path: string;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { DetectedFace } from '../../src/engine/api';
+import type { DetectedFace } from '../../src/engineWorker/api';
 import { describeProblem, likenessProblems, noseOffset, SMALL_FACE_PX } from '../../src/face/likeness';
 
 interface GoldenDetection {

@@ -1,15 +1,15 @@
 /**
- * The generation pipeline against tests/golden/pipeline.json (tests/golden/pipeline_golden.py): the
+ * The generation pipeline against tests/golden/pipeline.json (training/face0/goldens_pipeline.py): the
  * graphs are the closed-form functions below, the same formulas as the Python script, which
  * evaluates the Face0 guidance formula per condition with diffusers' DDIMScheduler.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { GraphName, Manifest, SchedulerSpec } from '../../src/bundle/manifest';
-import { CancelToken } from '../../src/engine/cancel';
-import { imageToRgba, Pipeline, type RunGraph } from '../../src/engine/pipeline';
-import { cpuOps, type TensorOps } from '../../src/engine/tensorOps';
-import { hostFloat32, type Feeds, type GraphValue, type Outputs, type TensorData } from '../../src/engine/tensors';
+import { CancelToken } from '../../src/engineWorker/cancel';
+import { Pipeline, type RunGraph } from '../../src/engineWorker/pipeline';
+import { cpuOps, type TensorOps } from '../../src/engineWorker/tensorOps';
+import { hostFloat32, type Feeds, type GraphValue, type Outputs, type TensorData } from '../../src/engineWorker/tensors';
 
 interface GoldenCase {
   name: string;
@@ -59,7 +59,7 @@ function encodeIds(prompt: string): Int32Array {
 
 const f32 = (t: GraphValue) => hostFloat32(t, 'a fake graph input');
 
-/** The graphs of pipeline_golden.py, with a log of every call. */
+/** The graphs of goldens_pipeline.py, with a log of every call. */
 function fakeGraphs() {
   const calls: { graph: GraphName; feeds: Feeds }[] = [];
   const run = async (graph: GraphName, feeds: Feeds): Promise<Outputs> => {
@@ -305,18 +305,5 @@ describe('Pipeline tensor lifetimes (what keeps WebGPU buffers from leaking)', (
     const pipeline = new Pipeline(manifestFor(g.scheduler), encodeIds, fakeGraphs().run, () => cpuOps);
     const out = await pipeline.generate(requestOf(g), new CancelToken());
     expect(out.deviceStats).toEqual({ uploads: 0, downloads: 0, liveTensors: 0 });
-  });
-});
-
-describe('imageToRgba', () => {
-  it('maps [-1, 1] CHW to RGBA bytes like diffusers, clamping outside values', () => {
-    // 2 pixels: channel values chosen to hit both clamps, the midpoint and a rounding case.
-    const chw = Float32Array.from([-1.5, 1.5, 0, -1, 1, 0.2]);
-    expect(Array.from(imageToRgba(chw, 2, 1, [-1, 1]))).toEqual([0, 128, 255, 255, 255, 0, 153, 255]);
-  });
-
-  it("maps a [0, 1] decoder's output (TAEF2) the same way", () => {
-    const chw = Float32Array.from([-0.25, 1.25, 0.5, 0, 1, 0.6]);
-    expect(Array.from(imageToRgba(chw, 2, 1, [0, 1]))).toEqual([0, 128, 255, 255, 255, 0, 153, 255]);
   });
 });

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Box } from '../../src/face/faceCrop';
-import { cropAndResize, type RgbImage, rgbaToRgb, toPixelValues } from '../../src/face/resample';
+import { cropAndResize, toPixelValues } from '../../src/face/resample';
+import type { RgbImage } from '../../src/shared/pixels';
 
 interface CropCase {
   name: string;
@@ -118,19 +119,5 @@ describe('toPixelValues', () => {
     const values = toPixelValues(cropOf(c), pv.mean, pv.std);
     expect(values.length).toBe(3 * c.size * c.size);
     expect(maxAbsDiff(values, pv.values)).toBeLessThanOrEqual(PIXEL_VALUES_TOL);
-  });
-});
-
-describe('rgbaToRgb', () => {
-  it('drops alpha and keeps HWC order', () => {
-    const rgba = new Uint8ClampedArray([1, 2, 3, 255, 4, 5, 6, 0, 7, 8, 9, 128, 10, 11, 12, 1]);
-    const img = rgbaToRgb(rgba, 2, 2);
-    expect(img.width).toBe(2);
-    expect(img.height).toBe(2);
-    expect(Array.from(img.data)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-  });
-
-  it('rejects a buffer of the wrong size', () => {
-    expect(() => rgbaToRgb(new Uint8ClampedArray(12), 2, 2)).toThrow(/expected 16 bytes/);
   });
 });

@@ -4,7 +4,7 @@ import type { Manifest } from '../../src/bundle/manifest';
 import { centredCosine, priorMean } from '../../src/results/faceSimilarity';
 import { randomFaceSeed, sameSettings, settingsSummary, type ImageSettings } from '../../src/results/imageSettings';
 import { base64ToEmbedding, decodeSavedFaces, embeddingToBase64, encodeSavedFaces, uniqueName } from '../../src/results/savedFaces';
-import { orderByLikeness } from '../../src/ui/variations';
+import { orderByLikeness } from '../../src/ui/actions/variations';
 
 const manifest = JSON.parse(readFileSync(new URL('../../models/default/manifest.json', import.meta.url), 'utf8')) as Manifest;
 const golden = JSON.parse(readFileSync(new URL('../golden/extraction.json', import.meta.url), 'utf8')) as {

@@ -1,6 +1,6 @@
 /**
  * The build-time patch that switches @mediapipe/tasks-vision's usage telemetry off, applied to the
- * installed bundle (its effect in a browser: tests/node/telemetry.test.ts).
+ * installed bundle (its effect in a browser: tests/e2e/engine/telemetry.test.ts).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

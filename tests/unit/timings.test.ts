@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PhaseTimes } from '../../src/engine/timings';
+import { PhaseTimes } from '../../src/engineWorker/timings';
 
 /** A clock the test advances by hand. */
 function manualClock() {

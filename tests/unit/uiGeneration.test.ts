@@ -1,6 +1,6 @@
-/** Draft step counts while a slider is dragged (src/ui/generation.ts draftSteps). */
+/** Draft step counts while a slider is dragged (src/ui/actions/generation.ts draftSteps). */
 import { describe, expect, it } from 'vitest';
-import { DRAFT_BUDGET_MS, draftSteps, MIN_DRAFT_STEPS } from '../../src/ui/generation';
+import { DRAFT_BUDGET_MS, draftSteps, MIN_DRAFT_STEPS } from '../../src/ui/actions/generation';
 
 /** The timing of a finished image: `steps` U-Net calls of `stepMs`, a decoder and projector run, a text encoder run. */
 function timing(steps: number, stepMs: number, decoderMs: number, textMs = 0) {

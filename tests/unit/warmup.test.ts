@@ -1,8 +1,8 @@
-/** The background warm-up (src/engine/warmup.ts): when it stops, and how real work pauses it. */
+/** The background warm-up (src/engineWorker/warmup.ts): when it stops, and how real work pauses it. */
 import { describe, expect, it } from 'vitest';
-import type { CancelToken } from '../../src/engine/cancel';
-import { isSteady, Warmup, type WarmupLimits } from '../../src/engine/warmup';
-import { yieldToEventLoop } from '../../src/engine/yieldTask';
+import type { CancelToken } from '../../src/engineWorker/cancel';
+import { isSteady, Warmup, type WarmupLimits } from '../../src/engineWorker/warmup';
+import { yieldToEventLoop } from '../../src/engineWorker/yieldTask';
 
 const LIMITS: WarmupLimits = { minRounds: 3, tolerance: 0.05, maxBusyMs: 10_000, idleMs: 20 };
 

@@ -1,4 +1,5 @@
-"""The model-bundle contract (models/README.md, src/bundle/manifest.ts): manifest writing and checks."""
+"""The model-bundle contract (src/bundle/contract.json, which the app reads too; models/README.md):
+manifest writing and checks."""
 
 import hashlib
 import json
@@ -8,22 +9,23 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-BUNDLE_FORMAT = "face0-bundle"
-BUNDLE_FORMAT_VERSION = 1
-MANIFEST_FILE = "manifest.json"
+CONTRACT_FILE = Path(__file__).resolve().parents[2] / "src" / "bundle" / "contract.json"
+CONTRACT = json.loads(CONTRACT_FILE.read_text())
 
-# Identical to GRAPH_IO in src/bundle/manifest.ts.
+BUNDLE_FORMAT = CONTRACT["format"]
+BUNDLE_FORMAT_VERSION = CONTRACT["format_version"]
+MANIFEST_FILE = CONTRACT["manifest_file"]
+REQUIRED_FIELDS = tuple(CONTRACT["manifest_fields"]["required"])
+OPTIONAL_FIELDS = tuple(CONTRACT["manifest_fields"]["optional"])
+
+# Each graph's input and output names, in the contract's order (also the app's session order).
 GRAPH_IO = {
-    "text_encoder": {"inputs": ["input_ids"], "outputs": ["last_hidden_state"]},
-    "face_projector": {"inputs": ["face_embedding"], "outputs": ["face_tokens"]},
-    "unet": {"inputs": ["sample", "timestep", "encoder_hidden_states"], "outputs": ["out_sample"]},
-    "vae_decoder": {"inputs": ["latent_sample"], "outputs": ["sample"]},
-    "face_embedder": {"inputs": ["pixel_values"], "outputs": ["face_embedding"]},
+    graph: {"inputs": list(io["inputs"]), "outputs": list(io["outputs"])}
+    for graph, io in CONTRACT["graphs"].items()
 }
 
 BATCH = "B"  # the dynamic batch dimension
-_FLOAT = onnx.TensorProto.FLOAT
-_INT64 = onnx.TensorProto.INT64
+_ELEMENT_TYPES = {"float32": onnx.TensorProto.FLOAT, "int64": onnx.TensorProto.INT64}
 
 
 def file_entry(path: str | Path) -> dict:
@@ -40,31 +42,28 @@ def write_manifest(bundle_dir: str | Path, manifest: dict) -> dict:
     return manifest
 
 
+def _resolve_dim(dim: int | str, manifest: dict) -> int | str:
+    """A contract dimension for this manifest: BATCH, a fixed size, or a manifest field's value (a dotted
+    path; `.length` of a list is its length)."""
+    if isinstance(dim, int) or dim == BATCH:
+        return dim
+    value = manifest
+    for key in dim.split("."):
+        value = len(value) if key == "length" and isinstance(value, list) else value[key]
+    if not isinstance(value, int):
+        raise ValueError(f"bundle contract: shape dimension {dim!r} is not an integer in the manifest")
+    return value
+
+
 def graph_shapes(manifest: dict) -> dict[str, dict[str, tuple[int, tuple]]]:
     """(element type, shape) of each graph input and output the contract names; BATCH: the batch axis."""
-    d = manifest["context_width"]
-    c, h = manifest["latent_channels"], manifest["latent_size"]
-    size = manifest["image_size"]
-    e = manifest["face_embedder"]["embedding_width"]
-    s = manifest["face_embedder"]["input_size"]
-    n = manifest["tokenizer"]["max_length"]
-    latent = (_FLOAT, (BATCH, c, h, h))
-    context = (_FLOAT, (BATCH, n, d))
-    embedding = (_FLOAT, (BATCH, e))
     return {
-        "text_encoder": {"input_ids": (_INT64, (BATCH, n)), "last_hidden_state": context},
-        "face_projector": {
-            "face_embedding": embedding,
-            "face_tokens": (_FLOAT, (BATCH, len(manifest["face_token_positions"]), d)),
-        },
-        "unet": {
-            "sample": latent,
-            "timestep": (_FLOAT, (BATCH,)),
-            "encoder_hidden_states": context,
-            "out_sample": latent,
-        },
-        "vae_decoder": {"latent_sample": latent, "sample": (_FLOAT, (BATCH, 3, size, size))},
-        "face_embedder": {"pixel_values": (_FLOAT, (BATCH, 3, s, s)), "face_embedding": embedding},
+        graph: {
+            name: (_ELEMENT_TYPES[value["type"]], tuple(_resolve_dim(d, manifest) for d in value["shape"]))
+            for side in ("inputs", "outputs")
+            for name, value in io[side].items()
+        }
+        for graph, io in CONTRACT["graphs"].items()
     }
 
 
@@ -235,7 +234,14 @@ def validate_bundle(bundle_dir: str | Path) -> list[str]:
     """Everything wrong with a bundle, one message per problem naming the file; empty if it is valid."""
     bundle_dir = Path(bundle_dir)
     manifest = json.loads((bundle_dir / MANIFEST_FILE).read_text())
-    problems = []
+    missing = [field for field in REQUIRED_FIELDS if field not in manifest]
+    if missing:
+        return [f"{MANIFEST_FILE}: missing {', '.join(missing)}"]
+    problems = [
+        f"{MANIFEST_FILE}: {field} is not a field of the bundle contract ({CONTRACT_FILE.name})"
+        for field in manifest
+        if field not in REQUIRED_FIELDS + OPTIONAL_FIELDS
+    ]
     if (manifest.get("format"), manifest.get("format_version")) != (BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION):
         problems.append(
             f"{MANIFEST_FILE}: format {manifest.get('format')!r} v{manifest.get('format_version')}"

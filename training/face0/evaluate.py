@@ -29,11 +29,14 @@ import torch
 
 from face0.attributes import AttributeClassifier
 from face0.captions import CELEBA_ATTRIBUTES
+from face0.checkpoints import read_vae_file
+from face0.config_json import config_from_dict
 from face0.embedding_ops import interpolate, sample_face_prior
 from face0.eval_faceres import FACERES_SIZE, cosine, faceres_crop, faceres_embed
 from face0.eval_prompts import Probe, probe_prompts, relation
 from face0.extraction import Detection, FaceExtractor, load_image
 from face0.face_crop import Box, crop_and_resize, largest_face
+from face0.models import build_vae
 from face0.progress import Progress
 from face0.rng import Rng
 from face0.sample import image_grid, load_bundle, sample_image, to_uint8
@@ -625,10 +628,6 @@ def vae_round_trip(
     """(size, size, 3) 0..255 images encoded by a train-vae file's encoder (posterior mean) and decoded by
     the bundle's own vae_decoder graph (the best any generation can look through that decoder), or without
     a bundle by the file's own decoder in PyTorch float32."""
-    from face0.checkpoints import read_vae_file
-    from face0.config_json import config_from_dict
-    from face0.models import build_vae
-
     state = read_vae_file(vae_file)
     if bundle is not None and state["scaling_factor"] != bundle.manifest["vae_scaling_factor"]:
         raise SystemExit(

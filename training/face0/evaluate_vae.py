@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from face0.checkpoints import read_vae_file
+from face0.config_json import config_from_dict
 from face0.configs import TAEF2_DOWNSCALE
 from face0.data import square_resize
 from face0.eval_faceres import cosine, faceres_crop, faceres_embed
@@ -52,9 +54,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def vae_summary(vae_file: Path) -> dict:
     """The file's configuration name, sizes, parameter counts and training record."""
-    from face0.checkpoints import read_vae_file
-    from face0.config_json import config_from_dict
-
     state = read_vae_file(vae_file)
     config = config_from_dict(state["model_config"])
     count = {
@@ -192,9 +191,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> list[dict]:
-    from face0.checkpoints import read_vae_file
-    from face0.config_json import config_from_dict
-
     if not (args.vae or args.taef2 or args.bundle):
         raise SystemExit("nothing to measure: give --vae files, --taef2 sizes or --bundle folders")
     candidates = [

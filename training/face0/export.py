@@ -33,7 +33,8 @@ from face0.bundle import (
     write_manifest,
 )
 from face0.captions import caption_vocabulary_text
-from face0.clip_vocab import CLIP_VOCAB_FILE, clip_tokenizer
+from face0.checkpoints import load_checkpoint_models, replace_vae_decoder
+from face0.clip_vocab import CLIP_VOCAB_FILE, clip_tokenizer, vocabulary_for
 from face0.configs import CONFIGS, CONTEXT_LENGTH, DATA_DIR, ModelConfig
 from face0.data import list_shards
 from face0.extraction import MAX_DETECT_SIDE, MIN_CONFIDENCE
@@ -53,12 +54,10 @@ from face0.models import (
     CLIP_BOS_ID,
     CLIP_EOS_ID,
     CLIP_PAD_ID,
-    CLIP_VOCAB_SIZE,
     FULL_VOCABULARY,
     CompactVocabulary,
     Face0Models,
     build_models,
-    build_vocabulary,
 )
 from face0.taef2 import Taef2Autoencoder
 from face0.tokenize import Face0Tokenizer
@@ -383,12 +382,6 @@ def vocabulary_words(vocabulary: CompactVocabulary, tokenizer: Face0Tokenizer) -
     return sorted(w for w in caption_words(caption_vocabulary_text()) if set(tokenizer.encode(w)) <= seen)
 
 
-def vocabulary_from_captions(captions: list[str], tokenizer: Face0Tokenizer) -> CompactVocabulary:
-    if len(tokenizer.tokenizer) != CLIP_VOCAB_SIZE:
-        raise ValueError(f"{len(tokenizer.tokenizer)} tokens, expected CLIP's {CLIP_VOCAB_SIZE}")
-    return build_vocabulary(captions, tokenizer.encode)
-
-
 def graph_spec(graph: str, external_data: list[str]) -> dict:
     """A graph's manifest entry; `external_data` appears only for graphs that have it."""
     return {"file": GRAPH_FILES[graph], **({"external_data": external_data} if external_data else {})}
@@ -546,8 +539,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     if args.checkpoint:
-        from face0.checkpoints import load_checkpoint_models, replace_vae_decoder
-
         models = load_checkpoint_models(args.checkpoint, ema=not args.no_ema)
         print(f"{args.checkpoint}: {'raw' if args.no_ema else 'EMA'} weights")
         if args.vae_decoder:
@@ -558,7 +549,7 @@ def run(args: argparse.Namespace) -> None:
     else:
         config = CONFIGS[args.config or "tiny"]
         tokenizer = clip_tokenizer(config.face_token_positions, args.clip_dir / CLIP_VOCAB_FILE)
-        vocabulary = vocabulary_from_captions(read_captions(args.captions), tokenizer)
+        vocabulary = vocabulary_for([], tokenizer, read_captions(args.captions))
         models = build_models(config, vocabulary, args.seed)
     print(f"vocabulary: compact size {models.vocabulary.size}")
 

@@ -6,10 +6,7 @@ Run from training/:  ../.venv/bin/python -m face0.goldens_crop
 
 from __future__ import annotations
 
-import argparse
-import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -23,8 +20,9 @@ from face0.face_crop import (
     square_box,
     to_pixel_values,
 )
+from face0.goldens import GOLDEN_DIR, golden_arguments, write_golden
 
-GOLDEN_PATH = Path(__file__).resolve().parents[2] / "tests" / "golden" / "face_crop.json"
+GOLDEN_PATH = GOLDEN_DIR / "face_crop.json"
 
 # Values are written with this many decimals; the TypeScript tests state their tolerance above it.
 DECIMALS = 4
@@ -122,12 +120,8 @@ def build() -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=GOLDEN_PATH)
-    args = parser.parse_args()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(build(), separators=(",", ":")) + "\n")
-    print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
+    args = golden_arguments(__doc__, GOLDEN_PATH.name).parse_args()
+    write_golden(args.out, build(), separators=(",", ":"))
 
 
 if __name__ == "__main__":

@@ -4,15 +4,12 @@ embedding ops. The DDIM references come from diffusers' DDIMScheduler, not from 
 Run from training/: ../.venv/bin/python -m face0.goldens_diffusion
 """
 
-import argparse
-import json
-from pathlib import Path
-
 import numpy as np
 import torch
 from diffusers import DDIMScheduler
 
 from face0.embedding_ops import add_noise, interpolate, sample_face_prior, weighted_mean
+from face0.goldens import golden_arguments, write_golden
 from face0.rng import Rng
 
 RNG_SEEDS = [0, 1, 42, 123456789, -1, 2**53 - 1]
@@ -158,19 +155,14 @@ def embedding_goldens() -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    default_out = Path(__file__).resolve().parents[2] / "tests" / "golden" / "diffusion.json"
-    parser.add_argument("--out", type=Path, default=default_out)
-    args = parser.parse_args()
+    args = golden_arguments(__doc__, "diffusion.json").parse_args()
     goldens = {
         "generator": "training/face0/goldens_diffusion.py",
         "rng": rng_goldens(),
         "ddim": ddim_goldens(),
         "embedding_ops": embedding_goldens(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(goldens, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_golden(args.out, goldens, indent=1)
 
 
 if __name__ == "__main__":

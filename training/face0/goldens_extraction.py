@@ -9,9 +9,7 @@ Run from training/: ../.venv/bin/python -m face0.goldens_extraction [--out ../te
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -31,9 +29,10 @@ from face0.extraction import (
 )
 from face0.extraction_report import IDENTITIES_DIR
 from face0.face_crop import Box
-from face0.facemodels import DEFAULT_MODEL_DIR, REPO_ROOT
+from face0.facemodels import DEFAULT_MODEL_DIR
 from face0.facemodels.detector import DETECTOR_FILE
 from face0.facemodels.embedder import EMBEDDER_FILE, EMBEDDER_ID, INPUT_SIZE, MEAN_RGB, STD_RGB
+from face0.goldens import GOLDEN_DIR, golden_arguments, write_golden
 from face0.synthetic_scenes import SCENES, Scene, render_scene
 
 # Two photos each of three people (one of them grayscale), the source repo's 150x150 grayscale crop
@@ -60,7 +59,7 @@ PASS_CONSTANTS = (
     "TILE_MIN_SCORE",
     "MIN_EYE_RATIO",
 )
-GOLDEN_PATH = REPO_ROOT / "tests" / "golden" / "extraction.json"
+GOLDEN_PATH = GOLDEN_DIR / "extraction.json"
 # An 8x8 grid of (row, col) pixel centres in the crop.
 SAMPLE_POSITIONS = [
     (int((i + 0.5) * INPUT_SIZE / 8), int((j + 0.5) * INPUT_SIZE / 8)) for i in range(8) for j in range(8)
@@ -158,16 +157,13 @@ def build_goldens(model_dir: Path, data_dir: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--out", type=Path, default=GOLDEN_PATH)
+    parser = golden_arguments(__doc__, GOLDEN_PATH.name)
     parser.add_argument("--data", type=Path, default=IDENTITIES_DIR)
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     args = parser.parse_args()
     goldens = build_goldens(args.model_dir, args.data)
-    args.out.write_text(json.dumps(goldens, separators=(",", ":")) + "\n")
-    print(f"wrote {args.out}: {len(goldens['photos'])} photos, {len(goldens['scenes'])} scenes")
+    write_golden(args.out, goldens, separators=(",", ":"))
+    print(f"{len(goldens['photos'])} photos, {len(goldens['scenes'])} scenes")
 
 
 if __name__ == "__main__":

@@ -5,12 +5,9 @@ its own map (random ones, with 4 and 32 channels; values chosen so that some pix
 Run from training/: ../.venv/bin/python -m face0.goldens_latent_preview
 """
 
-import argparse
-import json
-from pathlib import Path
-
 import numpy as np
 
+from face0.goldens import golden_arguments, write_golden
 from face0.latent_preview import preview_bytes
 
 CASES = ((4, 3, 5), (32, 4, 2))  # (channels, height, width)
@@ -38,11 +35,8 @@ def cases(seed: int = 0) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", type=Path, default=Path("../tests/golden/latent_preview.json"))
-    args = parser.parse_args()
-    args.out.write_text(json.dumps({"cases": cases()}) + "\n")
-    print(f"wrote {args.out}")
+    args = golden_arguments(__doc__, "latent_preview.json").parse_args()
+    write_golden(args.out, {"cases": cases()})
 
 
 if __name__ == "__main__":

@@ -5,15 +5,14 @@ base64), and the epsilon face0.x0_projection makes of a guided epsilon with them
 Run from training/: ../.venv/bin/python -m face0.goldens_x0_projection
 """
 
-import argparse
 import base64
-import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from face0.goldens import golden_arguments, write_golden
 from face0.x0_projection import X0_PROJECTION_FILE, fit_x0_projection, write_x0_projection
 
 CASES = ((2, 3, 4, 0.9), (32, 2, 8, 0.05))  # (channels, latent size, components, alpha-bar of the step)
@@ -50,11 +49,8 @@ def cases(seed: int = 0) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", type=Path, default=Path("../tests/golden/x0_projection.json"))
-    args = parser.parse_args()
-    args.out.write_text(json.dumps({"cases": cases()}) + "\n")
-    print(f"wrote {args.out}")
+    args = golden_arguments(__doc__, "x0_projection.json").parse_args()
+    write_golden(args.out, {"cases": cases()})
 
 
 if __name__ == "__main__":

@@ -20,8 +20,11 @@ import torch
 from diffusers import DDIMScheduler
 from PIL import Image
 
+from face0.checkpoints import load_checkpoint_models
 from face0.clip_vocab import clip_tokenizer
 from face0.context import build_contexts
+from face0.extraction import FaceExtractor, load_image
+from face0.facemodels import DEFAULT_MODEL_DIR
 from face0.guidance import combine_guidance, plan_guidance
 from face0.models import Face0Models, decode_latents
 from face0.rng import Rng
@@ -182,7 +185,6 @@ def face_embedding_from(path: Path, face_models: Path) -> np.ndarray:
     """An .npy embedding, or the embedding of the largest face in an image (face0.extraction)."""
     if path.suffix == ".npy":
         return np.load(path).astype(np.float32)
-    from face0.extraction import FaceExtractor, load_image
 
     with FaceExtractor(face_models) as extractor:
         extraction = extractor.extract(load_image(path))
@@ -192,8 +194,6 @@ def face_embedding_from(path: Path, face_models: Path) -> np.ndarray:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from face0.facemodels import DEFAULT_MODEL_DIR
-
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--checkpoint", type=Path, help="training checkpoint (.pt): PyTorch")
     source.add_argument("--bundle", type=Path, help="exported bundle folder: onnxruntime")
@@ -214,8 +214,6 @@ def run(args: argparse.Namespace) -> None:
         graphs, tokenizer, manifest = load_bundle(args.bundle)
         defaults = manifest["defaults"]
     else:
-        from face0.checkpoints import load_checkpoint_models
-
         models = load_checkpoint_models(args.checkpoint, ema=not args.no_ema).eval()
         graphs, manifest = TorchGraphs(models), bundle_fields(models)
         tokenizer = clip_tokenizer(models.config.face_token_positions)

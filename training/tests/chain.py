@@ -1,6 +1,6 @@
 """The training pipeline end to end through its command line, for the browser test that closes the loop
-(tests/node/chain.test.ts): cut a few dozen celeba128 images into shards -> `augment` -> `pack` them with
-their TAEF2 latents (as the default model is trained) -> `train` the tiny U-Net on those latents a few
+(tests/e2e/engine/chain.test.ts): cut a few dozen celeba128 images into shards -> `augment` -> `pack` them
+with their TAEF2 latents (as the default model is trained) -> `train` the tiny U-Net on those latents a few
 steps -> `export` a float32 bundle (U-Net weights as ONNX external data; TAEF2's decoder, [0, 1] out) ->
 `sample` one image from the checkpoint in PyTorch.
 

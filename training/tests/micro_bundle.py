@@ -1,6 +1,6 @@
 """The pipeline's code-initialised `micro` bundle (face0.configs.MICRO: tiny's graphs at the smallest sizes,
 float16 weights as shipped bundles have), for the app's WebGPU tests: the engine test in Chromium
-(tests/node/browser.test.ts) and the WebGPU e2e flows (tests/e2e, --webgpu-bundle=micro) run the WebGPU
+(tests/e2e/engine/browser.test.ts) and the WebGPU e2e flows (tests/e2e, --webgpu-bundle=micro) run the WebGPU
 plumbing on it, where software WebGPU takes seconds per call of the default bundle's U-Net.
 
     PYTHONPATH=training python training/tests/micro_bundle.py --out test-output/bundles/micro
