@@ -7,11 +7,15 @@
  */
 export const GUIDED_DDIM_WORKGROUP = 64;
 
-/** Params as laid out in the uniform buffer (WGSL alignment puts `weights` at byte 48). */
+/** Params as laid out in the uniform buffer (`components` at byte 40; WGSL alignment puts `weights` at 48). */
 export const GUIDED_DDIM_PARAMS_BYTES = 64;
 export const GUIDED_DDIM_MAX_ROWS = 4;
 
-export const GUIDED_DDIM_WGSL = /* wgsl */ `
+/**
+ * What every step kernel shares (this one and x0Projection.wgsl.ts): the params, the U-Net output and
+ * the latent at bindings 0-2, and the guided epsilon at one latent value.
+ */
+export const GUIDED_STEP_COMMON_WGSL = /* wgsl */ `
 struct Params {
   size: u32,             // values per latent (C * h * w)
   rows_in: u32,          // U-Net rows, one per guidance condition (at most 4)
@@ -23,12 +27,25 @@ struct Params {
   sqrt_beta_prev: f32,
   clip_range: f32,
   divisor: f32,
+  components: u32,       // the x0 projection's rows (x0Projection.wgsl.ts only)
   weights: vec4<f32>,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> eps: array<f32>;
 @group(0) @binding(2) var<storage, read> latent: array<f32>;
+
+fn guided_eps(j: u32) -> f32 {
+  var e = 0.0;
+  for (var i = 0u; i < p.rows_in; i = i + 1u) {
+    e = e + p.weights[i] * eps[i * p.size + j];
+  }
+  return e;
+}
+`;
+
+export const GUIDED_DDIM_WGSL = /* wgsl */ `
+${GUIDED_STEP_COMMON_WGSL}
 @group(0) @binding(3) var<storage, read_write> next: array<f32>;
 
 @compute @workgroup_size(${GUIDED_DDIM_WORKGROUP})
@@ -37,10 +54,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   if (j >= p.size) {
     return;
   }
-  var e = 0.0;
-  for (var i = 0u; i < p.rows_in; i = i + 1u) {
-    e = e + p.weights[i] * eps[i * p.size + j];
-  }
+  let e = guided_eps(j);
   var x0 = (latent[j] - p.sqrt_beta_t * e) / p.sqrt_alpha_t;
   if (p.clip != 0u) {
     x0 = clamp(x0, -p.clip_range, p.clip_range);

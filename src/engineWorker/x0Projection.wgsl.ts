@@ -1,33 +1,17 @@
 /**
  * The guided DDIM step of guidedDdim.wgsl.ts with the bundle's x0 projection
  * (src/diffusion/x0Projection.ts projectedEpsilon, then ddimStep), in three kernels:
- *   centred:      x0 of the guided epsilon, minus the mean (one invocation per latent value);
- *   coefficients: B (x0 - mean), one workgroup per basis row reducing over the latent;
- *   step:         x0' = mean + B^T coefficients, eps' = (latent - sqrt_alpha_t x0') / sqrt_beta_t, and
- *                 the step from x0' (clamped where the scheduler clips) and eps', as guidedDdim writes it.
- * Params share guidedDdim's layout; `components` sits in its padding (byte 40).
+ *   centre_x0:      x0 of the guided epsilon, minus the mean (one invocation per latent value);
+ *   project_x0:     B (x0 - mean), one workgroup per basis row reducing over the latent;
+ *   projected_step: x0' = mean + B^T coefficients, eps' = (latent - sqrt_alpha_t x0') / sqrt_beta_t, and
+ *                   the step from x0' (clamped where the scheduler clips) and eps', as guidedDdim writes it.
  */
+import { GUIDED_STEP_COMMON_WGSL } from './guidedDdim.wgsl';
+
 export const X0_PROJECTION_WORKGROUP = 64;
 
 export const X0_PROJECTION_WGSL = /* wgsl */ `
-struct Params {
-  size: u32,
-  rows_in: u32,
-  rows_out: u32,
-  clip: u32,
-  sqrt_alpha_t: f32,
-  sqrt_beta_t: f32,
-  sqrt_alpha_prev: f32,
-  sqrt_beta_prev: f32,
-  clip_range: f32,
-  divisor: f32,
-  components: u32,
-  weights: vec4<f32>,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> eps: array<f32>;
-@group(0) @binding(2) var<storage, read> latent: array<f32>;
+${GUIDED_STEP_COMMON_WGSL}
 @group(0) @binding(3) var<storage, read> mean: array<f32>;
 @group(0) @binding(4) var<storage, read> basis: array<f32>;
 @group(0) @binding(5) var<storage, read_write> centred: array<f32>;
@@ -42,11 +26,7 @@ fn centre_x0(@builtin(global_invocation_id) id: vec3<u32>) {
   if (j >= p.size) {
     return;
   }
-  var e = 0.0;
-  for (var i = 0u; i < p.rows_in; i = i + 1u) {
-    e = e + p.weights[i] * eps[i * p.size + j];
-  }
-  centred[j] = (latent[j] - p.sqrt_beta_t * e) / p.sqrt_alpha_t - mean[j];
+  centred[j] = (latent[j] - p.sqrt_beta_t * guided_eps(j)) / p.sqrt_alpha_t - mean[j];
 }
 
 var<workgroup> partial: array<f32, ${X0_PROJECTION_WORKGROUP}>;
