@@ -277,8 +277,9 @@ describe('engine worker in Chromium (wasm)', () => {
     expect([r.backend, r.unetCalls, r.unetBatch]).toEqual(['webgpu', 3, 2]);
     expect(r.steps).toEqual([1, 2, 3, 'decode']);
     // One download (the image). Uploads, all small: token ids, face embedding, initial latents, and
-    // per step the timestep and the step kernel's parameters. Held after it: the cached text encoding.
-    expect(r.deviceStats).toEqual({ uploads: 3 + 2 * 3, downloads: 1, liveTensors: 1 });
+    // per step the timestep and the step kernel's parameters; once per bundle, the x0 projection's mean
+    // and basis (the micro bundle's applies from t = 500). Held after it: the cached text encoding.
+    expect(r.deviceStats).toEqual({ uploads: 3 + 2 * 3 + 2, downloads: 1, liveTensors: 1 });
 
     // Another prompt without a face, 1 step: its encoding joins the cache; nothing else is left behind.
     const r2 = await call<any>(gpu, GPU_RUN, { ...REQUEST, prompt: 'a photo of a person', steps: 1 });
