@@ -52,7 +52,7 @@ async function start(load: () => Promise<Runtime>): Promise<Runtime> {
     // e.g. the runtime's script is missing from the host, or not cached when offline.
     throw new RuntimeStartFailure(`onnxruntime-web's runtime could not be loaded: ${err instanceof Error ? err.message : String(err)}`);
   }
-  // Unconfigured (a test's Node process, tests/node): onnxruntime-web's own defaults.
+  // Unconfigured (a test's Node process, tests/e2e/engine): onnxruntime-web's own defaults.
   if (configuredThreads !== null) {
     ort.env.wasm.wasmPaths = ortBase();
     ort.env.wasm.numThreads = configuredThreads;
