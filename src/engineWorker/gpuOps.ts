@@ -189,13 +189,13 @@ export class GpuOps implements TensorOps {
     const pass = encoder.beginComputePass();
     pass.setPipeline(centre);
     // ORT's buffers may be larger than their tensors (size buckets): bind the tensor's bytes.
-    pass.setBindGroup(0, group(centre, [[0, this.params], [1, e.buffer, e.size * F32], [2, s.buffer, latentBytes], [3, b.mean], [5, b.centred]]));
+    pass.setBindGroup(0, group(centre, [[0, this.params], [1, e.buffer, e.size * F32], [2, s.buffer, latentBytes], [4, b.mean], [6, b.centred]]));
     pass.dispatchWorkgroups(Math.ceil(size / X0_PROJECTION_WORKGROUP));
     pass.setPipeline(project);
-    pass.setBindGroup(0, group(project, [[0, this.params], [4, b.basis], [6, b.centred], [7, b.coefficients]]));
+    pass.setBindGroup(0, group(project, [[0, this.params], [5, b.basis], [7, b.centred], [8, b.coefficients]]));
     pass.dispatchWorkgroups(b.of.components);
     pass.setPipeline(step);
-    pass.setBindGroup(0, group(step, [[0, this.params], [2, s.buffer, latentBytes], [3, b.mean], [4, b.basis], [8, b.coefficients], [9, next.buffer]]));
+    pass.setBindGroup(0, group(step, [[0, this.params], [2, s.buffer, latentBytes], [3, next.buffer], [4, b.mean], [5, b.basis], [9, b.coefficients]]));
     pass.dispatchWorkgroups(Math.ceil(size / X0_PROJECTION_WORKGROUP));
     pass.end();
     this.device.queue.submit([encoder.finish()]);

@@ -13,7 +13,7 @@ export const GUIDED_DDIM_MAX_ROWS = 4;
 
 /**
  * What every step kernel shares (this one and x0Projection.wgsl.ts): the params, the U-Net output and
- * the latent at bindings 0-2, and the guided epsilon at one latent value.
+ * the latent at bindings 0-2, the output at 3, the guided epsilon at one latent value and the step.
  */
 export const GUIDED_STEP_COMMON_WGSL = /* wgsl */ `
 struct Params {
@@ -34,6 +34,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> eps: array<f32>;
 @group(0) @binding(2) var<storage, read> latent: array<f32>;
+@group(0) @binding(3) var<storage, read_write> next: array<f32>;
 
 fn guided_eps(j: u32) -> f32 {
   var e = 0.0;
@@ -42,11 +43,22 @@ fn guided_eps(j: u32) -> f32 {
   }
   return e;
 }
+
+// The DDIM step from x0 (clamped where the scheduler clips) and epsilon, into every output row.
+fn write_step(j: u32, x0_unclipped: f32, e: f32) {
+  var x0 = x0_unclipped;
+  if (p.clip != 0u) {
+    x0 = clamp(x0, -p.clip_range, p.clip_range);
+  }
+  let z = (p.sqrt_alpha_prev * x0 + p.sqrt_beta_prev * e) / p.divisor;
+  for (var b = 0u; b < p.rows_out; b = b + 1u) {
+    next[b * p.size + j] = z;
+  }
+}
 `;
 
 export const GUIDED_DDIM_WGSL = /* wgsl */ `
 ${GUIDED_STEP_COMMON_WGSL}
-@group(0) @binding(3) var<storage, read_write> next: array<f32>;
 
 @compute @workgroup_size(${GUIDED_DDIM_WORKGROUP})
 fn main(@builtin(global_invocation_id) id: vec3<u32>) {
@@ -55,13 +67,6 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     return;
   }
   let e = guided_eps(j);
-  var x0 = (latent[j] - p.sqrt_beta_t * e) / p.sqrt_alpha_t;
-  if (p.clip != 0u) {
-    x0 = clamp(x0, -p.clip_range, p.clip_range);
-  }
-  let z = (p.sqrt_alpha_prev * x0 + p.sqrt_beta_prev * e) / p.divisor;
-  for (var b = 0u; b < p.rows_out; b = b + 1u) {
-    next[b * p.size + j] = z;
-  }
+  write_step(j, (latent[j] - p.sqrt_beta_t * e) / p.sqrt_alpha_t, e);
 }
 `;

@@ -12,13 +12,12 @@ export const X0_PROJECTION_WORKGROUP = 64;
 
 export const X0_PROJECTION_WGSL = /* wgsl */ `
 ${GUIDED_STEP_COMMON_WGSL}
-@group(0) @binding(3) var<storage, read> mean: array<f32>;
-@group(0) @binding(4) var<storage, read> basis: array<f32>;
-@group(0) @binding(5) var<storage, read_write> centred: array<f32>;
-@group(0) @binding(6) var<storage, read> centred_in: array<f32>;
-@group(0) @binding(7) var<storage, read_write> coefficients: array<f32>;
-@group(0) @binding(8) var<storage, read> coefficients_in: array<f32>;
-@group(0) @binding(9) var<storage, read_write> next: array<f32>;
+@group(0) @binding(4) var<storage, read> mean: array<f32>;
+@group(0) @binding(5) var<storage, read> basis: array<f32>;
+@group(0) @binding(6) var<storage, read_write> centred: array<f32>;
+@group(0) @binding(7) var<storage, read> centred_in: array<f32>;
+@group(0) @binding(8) var<storage, read_write> coefficients: array<f32>;
+@group(0) @binding(9) var<storage, read> coefficients_in: array<f32>;
 
 @compute @workgroup_size(${X0_PROJECTION_WORKGROUP})
 fn centre_x0(@builtin(global_invocation_id) id: vec3<u32>) {
@@ -61,13 +60,6 @@ fn projected_step(@builtin(global_invocation_id) id: vec3<u32>) {
   for (var k = 0u; k < p.components; k = k + 1u) {
     x0 = x0 + coefficients_in[k] * basis[k * p.size + j];
   }
-  let e = (latent[j] - p.sqrt_alpha_t * x0) / p.sqrt_beta_t;
-  if (p.clip != 0u) {
-    x0 = clamp(x0, -p.clip_range, p.clip_range);
-  }
-  let z = (p.sqrt_alpha_prev * x0 + p.sqrt_beta_prev * e) / p.divisor;
-  for (var b = 0u; b < p.rows_out; b = b + 1u) {
-    next[b * p.size + j] = z;
-  }
+  write_step(j, x0, (latent[j] - p.sqrt_alpha_t * x0) / p.sqrt_beta_t);
 }
 `;
