@@ -1,5 +1,6 @@
 """The denoising objective `train` optimises and `bench` times: the Denoiser (what DDP wraps), a
-micro-batch's tensors, epsilon-prediction MSE plus the identity loss, and which parameters train."""
+micro-batch's tensors, the prediction MSE (epsilon or v, face0.prediction) plus the identity loss, and which
+parameters train."""
 
 from dataclasses import dataclass
 
@@ -13,11 +14,13 @@ from face0.configs import ModelConfig
 from face0.data import Sample
 from face0.identity_loss import IdentityLoss
 from face0.models import Face0Models, decode_latents, encode_latents, insert_face_tokens
+from face0.prediction import training_target, x0_from_output
 from face0.taef2 import Taef2Autoencoder
 
 
 class Denoiser(nn.Module):
-    """Epsilon prediction from noisy latents, timesteps, CLIP ids and face embeddings (what DDP wraps)."""
+    """The U-Net's prediction (the config's prediction_type) from noisy latents, timesteps, CLIP ids and face
+    embeddings (what DDP wraps)."""
 
     def __init__(self, models: Face0Models, train_text_encoder: bool):
         super().__init__()
@@ -95,12 +98,14 @@ def diffusion_loss(
     high_timesteps: tuple[float, int] = (0.0, 0),
     v_loss_cap: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Epsilon-prediction MSE at random timesteps (noise, timesteps and latents drawn from `generator`), plus
-    the weighted identity loss on the decoded x0-predictions of low-noise samples; returns the total and
-    its terms for the log. `high_timesteps` (share, first): that share of the batch has t >= first.
+    """Prediction MSE (epsilon or v, the scheduler's prediction_type) at random timesteps (noise, timesteps
+    and latents drawn from `generator`), plus the weighted identity loss on the decoded x0-predictions of
+    low-noise samples; returns the total and its terms for the log. `high_timesteps` (share, first): that
+    share of the batch has t >= first.
     `v_loss_cap` > 0 weighs each sample's MSE by min(1 / alpha-bar_t, cap): v-prediction's loss written in
     epsilon (v error = epsilon error / sqrt(alpha-bar)), which asks for x0 accuracy at high t; the logged
-    "mse" stays unweighted."""
+    "mse" stays unweighted (a v-prediction model's loss already is v's: TrainOptions refuses both)."""
+    prediction_type = scheduler.config.prediction_type
     with torch.no_grad():
         if batch.latents is not None:
             latents = vae.standardise(batch.latents.to(device))
@@ -113,10 +118,12 @@ def diffusion_loss(
     face_embedding, has_face = batch.face_embedding.to(device), batch.has_face.to(device)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
         pred = denoiser(noisy, timesteps, batch.input_ids.to(device), face_embedding, has_face)
-    per_sample = ((pred.float() - noise) ** 2).mean((1, 2, 3))
+    alpha_bar = scheduler.alphas_cumprod.to(device)[timesteps].float()[:, None, None, None]
+    target = training_target(prediction_type, latents, noise, alpha_bar)
+    per_sample = ((pred.float() - target) ** 2).mean((1, 2, 3))
     terms = {"mse": per_sample.mean().item()}
     if v_loss_cap > 0:
-        weights = (1.0 / scheduler.alphas_cumprod.to(device)[timesteps].float()).clamp(max=v_loss_cap)
+        weights = (1.0 / alpha_bar.flatten()).clamp(max=v_loss_cap)
         mse = (weights * per_sample).mean()
     else:
         mse = per_sample.mean()
@@ -127,8 +134,7 @@ def diffusion_loss(
     terms["identity_samples"] = len(chosen)
     if len(chosen) == 0:
         return mse, terms
-    alpha = scheduler.alphas_cumprod.to(device)[timesteps[chosen]].float()[:, None, None, None]
-    x0 = (noisy[chosen] - (1 - alpha).sqrt() * pred[chosen].float()) / alpha.sqrt()
+    x0 = x0_from_output(prediction_type, pred[chosen].float(), noisy[chosen], alpha_bar[chosen])
     images = decode_latents(vae, x0 / vae_scaling_factor(vae))
     projector = unwrapped(denoiser).models.face_projector
     identity_term = identity.loss(

@@ -846,7 +846,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             "crop": "detector box x1.4, square, capped at image_size px, resized to 224",
         },
         "attribute_classifier": {
-            "path": str(args.attributes_model),
+            "path": repo_relative(args.attributes_model),
             "mean_balanced_accuracy": classifier.metrics["mean_balanced_accuracy"],
             "held_out": classifier.metrics["held_out"],
         },

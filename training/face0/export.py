@@ -37,6 +37,7 @@ from face0.checkpoints import load_checkpoint_models, replace_vae_decoder
 from face0.clip_vocab import CLIP_VOCAB_FILE, clip_tokenizer, vocabulary_for
 from face0.configs import CONFIGS, CONTEXT_LENGTH, DATA_DIR, ModelConfig
 from face0.data import list_shards
+from face0.diffusion_loss import ddpm_scheduler
 from face0.extraction import MAX_DETECT_SIDE, MIN_CONFIDENCE
 from face0.face_crop import FACE0_CROP_MARGINS
 from face0.face_prior import embed_shard_faces, fit_face_prior
@@ -59,6 +60,7 @@ from face0.models import (
     Face0Models,
     build_models,
 )
+from face0.prediction import EpsilonUNet, bundle_scheduler
 from face0.taef2 import Taef2Autoencoder
 from face0.tokenize import Face0Tokenizer
 from face0.x0_projection import (
@@ -101,15 +103,6 @@ def stored_as_float16(shape) -> bool:
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
-class UNetGraph(nn.Module):
-    def __init__(self, unet: nn.Module):
-        super().__init__()
-        self.unet = unet
-
-    def forward(self, sample, timestep, encoder_hidden_states):
-        return self.unet(sample, timestep, encoder_hidden_states, return_dict=False)[0]
-
-
 class VAEDecoderGraph(nn.Module):
     """latents / vae_scaling_factor -> image in the autoencoder's own range (decoder_spec's output_range):
     [-1, 1] for an AutoencoderKL, [0, 1] for TAEF2, whose per-channel standardisation is undone inside."""
@@ -141,7 +134,9 @@ def graph_modules(models: Face0Models) -> dict[str, nn.Module]:
     return {
         "text_encoder": models.text_encoder,
         "face_projector": models.face_projector,
-        "unet": UNetGraph(models.unet),
+        "unet": EpsilonUNet(
+            models.unet, models.config.scheduler.prediction_type, ddpm_scheduler(models.config).alphas_cumprod
+        ),
         "vae_decoder": VAEDecoderGraph(models.vae),
     }
 
@@ -441,7 +436,7 @@ def bundle_manifest(
         "unet": graph_spec("unet", external_data["unet"]),
         "vae_decoder": {**graph_spec("vae_decoder", external_data["vae_decoder"]), **decoder},
         "face_prior": face_prior,
-        "scheduler": {"kind": "ddim", **asdict(config.scheduler)},
+        "scheduler": bundle_scheduler(config.scheduler),
         "defaults": asdict(config.defaults),
         "vocabulary_seen": words,
     }

@@ -27,6 +27,7 @@ from face0.extraction import FaceExtractor, load_image
 from face0.facemodels import DEFAULT_MODEL_DIR
 from face0.guidance import combine_guidance, plan_guidance
 from face0.models import Face0Models, decode_latents
+from face0.prediction import EpsilonUNet, bundle_scheduler
 from face0.rng import Rng
 from face0.tokenize import Face0Tokenizer
 from face0.x0_projection import X0Projection, read_x0_projection
@@ -48,6 +49,9 @@ class TorchGraphs:
         self.models = models
         self.x0_projection = x0_projection
         self.device = next(models.parameters()).device
+        scheduler = models.config.scheduler
+        alphas = scheduler_from_config(bundle_scheduler(scheduler)).alphas_cumprod
+        self.epsilon_unet = EpsilonUNet(models.unet, scheduler.prediction_type, alphas).to(self.device)
 
     def text_encoder(self, input_ids):
         return self.models.text_encoder(input_ids.to(self.device)).float().cpu()
@@ -57,7 +61,7 @@ class TorchGraphs:
 
     def unet(self, sample, timestep, context):
         d = self.device
-        return self.models.unet(sample.to(d), timestep.to(d), context.to(d)).sample.float().cpu()
+        return self.epsilon_unet(sample.to(d), timestep.to(d), context.to(d)).float().cpu()
 
     def vae_decoder(self, latent_sample):
         return decode_latents(self.models.vae, latent_sample.to(self.device)).float().cpu()
@@ -161,7 +165,7 @@ def bundle_fields(models: Face0Models) -> dict:
     config = models.config
     return {
         "face_token_positions": list(config.face_token_positions),
-        "scheduler": {"kind": "ddim", **asdict(config.scheduler)},
+        "scheduler": bundle_scheduler(config.scheduler),
         "latent_channels": config.vae.latent_channels,
         "latent_size": config.latent_size,
         "vae_scaling_factor": config.vae.scaling_factor,

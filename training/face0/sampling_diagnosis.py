@@ -25,6 +25,7 @@ from face0.clip_vocab import clip_tokenizer
 from face0.data import Sample, list_shards
 from face0.diffusion_loss import Denoiser, ddpm_scheduler, vae_scaling_factor
 from face0.models import Face0Models, decode_latents
+from face0.prediction import epsilon_from_output
 from face0.sample import image_grid, scheduler_from_config, to_uint8
 from face0.x0_projection import X0Projection, first_samples, fit_x0_projection, latents_of
 
@@ -52,8 +53,13 @@ class Sampler:
         ids = torch.from_numpy(self.tokenizer([sample.caption, ""]))
         faces = torch.from_numpy(np.stack([sample.embedding, sample.embedding]))
         has_face = torch.tensor([sample.has_face, False])
-        both = self.denoiser(latent.expand(2, -1, -1, -1), torch.full((2,), t), ids, faces, has_face)
+        output = self.denoiser(latent.expand(2, -1, -1, -1), torch.full((2,), t), ids, faces, has_face)
+        both = self.as_epsilon(output, latent, t)
         return both[1:] + w * (both[:1] - both[1:])
+
+    def as_epsilon(self, output: torch.Tensor, noisy: torch.Tensor, t: int) -> torch.Tensor:
+        prediction_type = self.models.config.scheduler.prediction_type
+        return epsilon_from_output(prediction_type, output, noisy, self.train_scheduler.alphas_cumprod[t])
 
     @torch.no_grad()
     def sdedit(self, sample: Sample, real: torch.Tensor, t0: int, steps: int, seed: int) -> np.ndarray:
@@ -104,7 +110,8 @@ class Sampler:
         ids = torch.from_numpy(self.tokenizer([s.caption for s in samples]))
         faces = torch.from_numpy(np.stack([s.embedding for s in samples]))
         has_face = torch.tensor([s.has_face for s in samples])
-        eps = self.denoiser(noisy, torch.full((len(real),), t), ids, faces, has_face)
+        output = self.denoiser(noisy, torch.full((len(real),), t), ids, faces, has_face)
+        eps = self.as_epsilon(output, noisy, t)
         a = self.train_scheduler.alphas_cumprod[t]
         error = ((noisy - (1 - a).sqrt() * eps) / a.sqrt() - real).reshape(len(real), -1)
         return {

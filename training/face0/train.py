@@ -152,6 +152,8 @@ class TrainOptions:
             raise ValueError("--vae: a --pretrained run keeps the pretrained VAE and its scaling factor")
         if self.init and (self.vae or self.pretrained):
             raise ValueError("--init: the checkpoint brings its own VAE, text encoder and vocabulary")
+        if self.v_loss_cap > 0 and self.model.scheduler.prediction_type != "epsilon":
+            raise ValueError("--v-loss-cap weighs an epsilon loss like v's; a v model's loss already is v's")
         if self.train_text_encoder is None:
             # The paper keeps the pretrained CLIP frozen; a from-scratch text encoder has to learn.
             self.train_text_encoder = self.pretrained is None
