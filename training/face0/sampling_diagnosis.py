@@ -14,7 +14,6 @@ projection.png and x0_errors.json.
 
 import argparse
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ from face0.clip_vocab import clip_tokenizer
 from face0.data import Sample, list_shards
 from face0.diffusion_loss import Denoiser, ddpm_scheduler, vae_scaling_factor
 from face0.models import Face0Models, decode_latents
-from face0.prediction import epsilon_from_output
+from face0.prediction import bundle_scheduler, epsilon_from_output
 from face0.sample import image_grid, scheduler_from_config, to_uint8
 from face0.x0_projection import X0Projection, first_samples, fit_x0_projection, latents_of
 
@@ -83,7 +82,7 @@ class Sampler:
     ) -> np.ndarray:  # fmt: skip
         """DDIM from noise with the checkpoint's scheduler settings; with a projection, as the app samples
         a bundle that has it (face0.x0_projection)."""
-        scheduler = scheduler_from_config({"kind": "ddim", **asdict(self.models.config.scheduler)})
+        scheduler = scheduler_from_config(bundle_scheduler(self.models.config.scheduler))
         scheduler.set_timesteps(steps)
         c, size = self.models.config.vae.latent_channels, self.models.config.latent_size
         latent = torch.randn((1, c, size, size), generator=torch.Generator().manual_seed(seed))

@@ -12,7 +12,14 @@ from conftest import MICRO
 from face0.diffusion_loss import ddpm_scheduler
 from face0.export import GRAPH_FILES, example_inputs, export_graphs, session
 from face0.models import CompactVocabulary, build_models
-from face0.prediction import bundle_scheduler, epsilon_from_output, training_target, x0_from_output
+from face0.prediction import (
+    EpsilonUNet,
+    bundle_scheduler,
+    epsilon_from_output,
+    training_target,
+    x0_from_output,
+)
+from face0.sample import scheduler_from_config
 from face0.train import TrainOptions
 
 V_SCHEDULER = dataclasses.replace(MICRO.scheduler, prediction_type="v_prediction")
@@ -53,6 +60,31 @@ def test_exported_unet_of_a_v_model_returns_epsilon(tmp_path: Path):
     (got,) = session(tmp_path / GRAPH_FILES["unet"]).run(None, {k: t.numpy() for k, t in inputs.items()})
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
     assert bundle_scheduler(V_MICRO.scheduler)["prediction_type"] == "epsilon"
+
+
+@torch.no_grad()
+def test_epsilon_ddim_on_the_converted_unet_equals_diffusers_v_prediction_ddim():
+    """What samplers run on a v model (a bundle's epsilon scheduler and EpsilonUNet) against diffusers' DDIM
+    stepping the raw v outputs itself."""
+    unet = build_models(V_MICRO, CompactVocabulary(clip_ids=(320,)), seed=0).unet.eval()
+    epsilon_unet = EpsilonUNet(unet, "v_prediction", ddpm_scheduler(V_MICRO).alphas_cumprod)
+    g = torch.Generator().manual_seed(1)
+    context = torch.randn(1, 77, V_MICRO.context_width, generator=g)
+    start = torch.randn(1, V_MICRO.vae.latent_channels, V_MICRO.latent_size, V_MICRO.latent_size, generator=g)
+
+    def sample(scheduler_entry: dict, model) -> torch.Tensor:
+        scheduler = scheduler_from_config(scheduler_entry)
+        scheduler.set_timesteps(5)
+        latent = start
+        for t in scheduler.timesteps:
+            output = model(latent, torch.full((1,), float(t)), context)
+            latent = scheduler.step(output, t, latent).prev_sample
+        return latent
+
+    ours = sample(bundle_scheduler(V_MICRO.scheduler), epsilon_unet)
+    theirs = sample({"kind": "ddim", **dataclasses.asdict(V_SCHEDULER)}, lambda *a: unet(*a).sample)
+    torch.testing.assert_close(ours, theirs, atol=1e-4, rtol=0)
+    assert ours.abs().max() > 0.1
 
 
 def test_train_refuses_the_v_loss_weighting_on_a_v_model():
