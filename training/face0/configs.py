@@ -187,6 +187,8 @@ CELEBA128_TAEF2 = ModelConfig(
         block_out_channels=(), layers_per_block=0, latent_channels=32, scaling_factor=1.0, kind="taef2"
     ),
     projector=ProjectorConfig(embedding_width=EMBEDDING_WIDTH),
+    # v: an epsilon model's x0 at high noise is its error times up to 14.6 (docs/training.md, section 10).
+    scheduler=SchedulerConfig(prediction_type="v_prediction"),
     defaults=GuidanceDefaults(steps=10),
 )
 
