@@ -68,6 +68,10 @@ class ProjectorConfig:
     num_layers: int = 4
 
 
+# What the U-Net is trained to predict (face0.prediction).
+PREDICTION_TYPES = ("epsilon", "v_prediction")
+
+
 @dataclass(frozen=True)
 class SchedulerConfig:
     """diffusers DDIMScheduler settings; the training noise schedule uses the same betas."""
@@ -81,6 +85,12 @@ class SchedulerConfig:
     set_alpha_to_one: bool = False
     steps_offset: int = 1
     timestep_spacing: str = "leading"
+
+    def __post_init__(self):
+        if self.prediction_type not in PREDICTION_TYPES:
+            raise ValueError(
+                f"prediction_type must be one of {PREDICTION_TYPES} (got {self.prediction_type!r})"
+            )
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,15 @@ from torch import nn
 
 from face0.configs import SchedulerConfig
 
-PREDICTION_TYPES = ("epsilon", "v_prediction")
-
 
 def training_target(
     prediction_type: str, latents: torch.Tensor, noise: torch.Tensor, alpha_bar: torch.Tensor
 ) -> torch.Tensor:
-    """The regression target for `noise` added to `latents`; alpha_bar broadcasts over (B, C, h, w)."""
+    """The regression target for `noise` added to `latents`; alpha_bar broadcasts over (B, C, h, w).
+    `prediction_type` is a SchedulerConfig's, validated there."""
     if prediction_type == "epsilon":
         return noise
-    if prediction_type == "v_prediction":
-        return alpha_bar.sqrt() * noise - (1 - alpha_bar).sqrt() * latents
-    raise ValueError(f"prediction_type must be one of {PREDICTION_TYPES} (got {prediction_type!r})")
+    return alpha_bar.sqrt() * noise - (1 - alpha_bar).sqrt() * latents
 
 
 def epsilon_from_output(
@@ -33,9 +30,7 @@ def epsilon_from_output(
 ) -> torch.Tensor:
     if prediction_type == "epsilon":
         return output
-    if prediction_type == "v_prediction":
-        return alpha_bar.sqrt() * output + (1 - alpha_bar).sqrt() * noisy
-    raise ValueError(f"prediction_type must be one of {PREDICTION_TYPES} (got {prediction_type!r})")
+    return alpha_bar.sqrt() * output + (1 - alpha_bar).sqrt() * noisy
 
 
 def x0_from_output(
@@ -53,8 +48,6 @@ class EpsilonUNet(nn.Module):
 
     def __init__(self, unet: nn.Module, prediction_type: str, alphas_cumprod: torch.Tensor):
         super().__init__()
-        if prediction_type not in PREDICTION_TYPES:
-            raise ValueError(f"prediction_type must be one of {PREDICTION_TYPES} (got {prediction_type!r})")
         self.unet = unet
         self.prediction_type = prediction_type
         self.register_buffer("alphas_cumprod", alphas_cumprod.float().clone(), persistent=False)

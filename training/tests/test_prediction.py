@@ -9,6 +9,7 @@ import pytest
 import torch
 from conftest import MICRO
 
+from face0.configs import SchedulerConfig
 from face0.diffusion_loss import ddpm_scheduler
 from face0.export import GRAPH_FILES, example_inputs, export_graphs, session
 from face0.models import CompactVocabulary, build_models
@@ -43,7 +44,7 @@ def test_v_target_is_diffusers_velocity_and_converts_back_to_epsilon_and_x0():
     torch.testing.assert_close(x0_from_output("epsilon", noise, noisy, alpha_bar), latents, atol=1e-4, rtol=0)
     assert training_target("epsilon", latents, noise, alpha_bar) is noise
     with pytest.raises(ValueError, match="prediction_type"):
-        training_target("sample", latents, noise, alpha_bar)
+        SchedulerConfig(prediction_type="sample")
 
 
 def test_exported_unet_of_a_v_model_returns_epsilon(tmp_path: Path):
