@@ -93,14 +93,15 @@ def _join(items: list[str], rng: random.Random) -> str:
     return ", ".join(items[:-1]) + conjunction + items[-1]
 
 
-def attribute_caption(attributes: Mapping[str, int], rng: random.Random) -> str:
-    """A caption mentioning a random subset of the set attributes, in random order, with random synonyms."""
+def attribute_caption(attributes: Mapping[str, int], rng: random.Random, mention_p: float = MENTION_P) -> str:
+    """A caption mentioning a random subset of the set attributes (each with probability `mention_p`), in
+    random order, with random synonyms."""
     on = {name for name in CELEBA_ATTRIBUTES if attributes.get(name, 0) == 1}
     male = "Male" in on
-    mention = {name for name in sorted(on) if rng.random() < MENTION_P}
+    mention = {name for name in sorted(on) if rng.random() < mention_p}
 
     adjectives = [rng.choice(ADJECTIVES[name]) for name in ADJECTIVES if name in mention]
-    if "Young" not in on and ({"Gray_Hair", "Bald"} & on) and rng.random() < MENTION_P:
+    if "Young" not in on and ({"Gray_Hair", "Bald"} & on) and rng.random() < mention_p:
         adjectives.insert(0, rng.choice(OLDER))
     noun = rng.choice(NOUNS[male])
     words = [*adjectives, noun]

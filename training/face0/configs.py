@@ -3,10 +3,10 @@
 `tiny` is sized for the browser app (64x64 images, ~30 MiB of float16 weights); `celeba64` is a smaller
 64x64 model that could be trained from scratch on 2 shared CPU cores (models/default ships it);
 `celeba64-c8`, `celeba128-f8` and `celeba128-f4` are its measured variants (8 latent channels, 128 px);
-`celeba128-taef2` is 128 px on the pretrained TAEF2 autoencoder; `micro` is for tests (tiny's block types at
-the smallest sizes); `sd15` has Stable Diffusion 1.x shapes, as in the Face0 paper; `train --pretrained DIR`
-derives the same shapes (and the noise schedule) from a diffusers-layout SD 1.x directory and loads its
-weights (face0.pretrained).
+`celeba128-taef2` is 128 px on the pretrained TAEF2 autoencoder, `celeba64-taef2` the same networks at 64 px;
+`micro` is for tests (tiny's block types at the smallest sizes); `sd15` has Stable Diffusion 1.x shapes, as in
+the Face0 paper; `train --pretrained DIR` derives the same shapes (and the noise schedule) from a diffusers
+layout SD 1.x directory and loads its weights (face0.pretrained).
 """
 
 import os
@@ -202,6 +202,12 @@ CELEBA128_TAEF2 = ModelConfig(
     defaults=GuidanceDefaults(steps=10),
 )
 
+# The same networks on 64 px faces (32x8x8 latents; TAEF2 passes a photo through at 28.62 dB and likeness
+# 0.591 there, against celeba64's VAE 25.01 dB and 0.484): a quarter of the U-Net's positions, 106 training
+# samples/s against about 50 at 128 px (batch 64, bf16, 2 threads). Its runs start from celeba128-taef2's
+# weights (train --init across image sizes); docs/training.md, section 10, has what they measured.
+CELEBA64_TAEF2 = replace(CELEBA128_TAEF2, name="celeba64-taef2", image_size=64)
+
 # tiny's block types at the smallest sizes: 32x32 images, 8x8 latents, a two-level U-Net, a 64-wide context.
 # For tests only: the training-pipeline tests train and export it in seconds, and the app's WebGPU flows
 # run on its code-initialised bundle (scripts/test-all.sh): software WebGPU takes seconds per call of
@@ -242,5 +248,15 @@ SD15 = ModelConfig(
 
 CONFIGS = {
     config.name: config
-    for config in (TINY, CELEBA64, CELEBA64_C8, CELEBA128_F8, CELEBA128_F4, CELEBA128_TAEF2, MICRO, SD15)
+    for config in (
+        TINY,
+        CELEBA64,
+        CELEBA64_C8,
+        CELEBA128_F8,
+        CELEBA128_F4,
+        CELEBA128_TAEF2,
+        CELEBA64_TAEF2,
+        MICRO,
+        SD15,
+    )
 }

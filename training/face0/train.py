@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from face0.bundle_weights import init_text_from_bundle
-from face0.captions import attribute_caption
+from face0.captions import MENTION_P, attribute_caption
 from face0.checkpoints import latest_checkpoint, load_checkpoint_models, load_vae, save_checkpoint
 from face0.clip_vocab import clip_tokenizer, vocabulary_for
 from face0.config_json import config_from_dict, load_model_config
@@ -110,9 +110,10 @@ class TrainOptions:
     ema_decay: float = 0.999
     face_drop_p: float = 0.1
     caption_drop_p: float = 0.1
-    captions: str = (
-        "shard"  # "shard": KEY.txt; "attributes": face0.captions from the json's CelebA attributes
-    )
+    # "shard": KEY.txt; "attributes": face0.captions from the json's CelebA attributes; "attribute-subsets":
+    # the same with each caption's mention probability drawn uniformly, so that short prompts ("a photo of a
+    # woman") are as common as full ones (the TAEF2 models drew no face for it: docs/training.md, section 10).
+    captions: str = "shard"
     face_source: str = "same"  # "same" (paper) or "other": another photo of the same celeba_identity
     require_face: bool = False
     # Identity loss (face0.identity_loss): weight (0: off), the timesteps below which it applies, and at most
@@ -206,8 +207,10 @@ def make_batch(
     missing_other = 0
     for s in samples:
         caption = s.caption
-        if options.captions == "attributes" and s.attributes:
-            caption = attribute_caption(s.attributes, random.Random(int(rng.integers(2**63))))
+        if options.captions in ("attributes", "attribute-subsets") and s.attributes:
+            drawn = random.Random(int(rng.integers(2**63)))
+            mention_p = drawn.random() if options.captions == "attribute-subsets" else MENTION_P
+            caption = attribute_caption(s.attributes, drawn, mention_p)
         if rng.random() < options.caption_drop_p:
             caption = ""
         embedding = s.embedding
@@ -278,14 +281,21 @@ def init_models(options: TrainOptions) -> Face0Models:
             f"train: --init {options.init}: noise schedule {models.config.scheduler} -> "
             f"{options.model.scheduler}"
         )
-    if dataclasses.replace(models.config, scheduler=options.model.scheduler) != dataclasses.replace(
-        options.model, vae=vae
-    ):
+    # Another image size starts the same networks on another latent grid (no weight depends on it): the
+    # TAEF2 latent statistics are then refitted on the run's shards.
+    resized = models.config.image_size != options.model.image_size
+    carried = {"scheduler": options.model.scheduler}
+    if resized:
+        carried |= {"image_size": options.model.image_size, "name": options.model.name}
+        print(f"train: --init {options.init}: {models.config.image_size} px -> {options.model.image_size} px")
+    if dataclasses.replace(models.config, **carried) != dataclasses.replace(options.model, vae=vae):
         raise ValueError(
             f"--init {options.init}: its model configuration is {models.config.name!r}, not the run's "
             f"{options.model.name!r}"
         )
-    models.config = dataclasses.replace(models.config, scheduler=options.model.scheduler)
+    models.config = dataclasses.replace(models.config, **carried)
+    if resized and isinstance(models.vae, Taef2Autoencoder):
+        models.vae.set_latent_statistics(training_latents(options.shards, models, LATENT_STATISTICS_SAMPLES))
     return models
 
 
@@ -624,7 +634,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ema-decay", type=float, default=d.ema_decay)
     parser.add_argument("--face-drop-p", type=float, default=d.face_drop_p)
     parser.add_argument("--caption-drop-p", type=float, default=d.caption_drop_p)
-    parser.add_argument("--captions", choices=["shard", "attributes"], default=d.captions)
+    parser.add_argument(
+        "--captions", choices=["shard", "attributes", "attribute-subsets"], default=d.captions
+    )
     parser.add_argument("--face-source", choices=["same", "other"], default=d.face_source)
     parser.add_argument("--require-face", action="store_true")
     parser.add_argument(

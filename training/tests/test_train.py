@@ -35,6 +35,7 @@ from face0.clip_vocab import clip_tokenizer
 from face0.data import (
     EMBEDDING_EXTENSION,
     IdentityIndex,
+    Sample,
     SampleReader,
     SampleStream,
     ShardWriter,
@@ -110,6 +111,29 @@ def test_attribute_captions_are_deterministic_varied_and_in_vocabulary(tokenizer
     for s, attrs in enumerate(everyone):
         caption = attribute_caption(attrs, random.Random(s))
         assert set(tokenizer.encode(caption)) <= known, caption
+
+
+def test_attribute_subsets_make_short_prompts_common(tokenizer):
+    """`--captions attribute-subsets` draws each caption's mention probability uniformly, so a face with k set
+    attributes is captioned by its noun alone with probability 1 / (k + 1) (the integral of (1 - p)^k),
+    against 0.3^k at `attributes`' MENTION_P = 0.7; the sample's shard caption is not used."""
+    woman = dict.fromkeys(CELEBA_ATTRIBUTES, 0) | dict.fromkeys(
+        ("Young", "Smiling", "Wavy_Hair", "Heavy_Makeup", "Blond_Hair"), 1
+    )  # five set, all of which attribute_caption can mention
+    sample = Sample(
+        "k", np.zeros((8, 8, 3), np.uint8), "shard caption", woman, np.zeros(256, np.float32), False, 0
+    )
+    plain = {"a photo of a woman", "a photo of a lady", "a photo of a female person"}
+
+    def plain_share(captions: str) -> float:
+        options = micro_options([], None, captions=captions, caption_drop_p=0.0)
+        batch, _ = make_batch([sample] * 6000, options, tokenizer, np.random.default_rng(3), None)
+        assert "shard caption" not in batch.captions
+        return sum(c in plain for c in batch.captions) / len(batch.captions)
+
+    # Of the noun-only captions, "a photo of <noun>" is 1 of 6 photo words x 1 of 3 templates: 1/18 of them.
+    assert plain_share("attribute-subsets") == pytest.approx(1 / 6 / 18, abs=0.004)  # 3.2 standard errors
+    assert plain_share("attributes") < 0.001  # 0.3^5 / 18 = 1.4e-4: about one in 7,400
 
 
 # ---------------------------------------------------------------------------------------------- training
