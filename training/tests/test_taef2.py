@@ -141,8 +141,8 @@ def test_a_taef2_run_trains_on_packed_latents_and_its_slim_checkpoint_leaves_the
 ):
     """Two steps on packed latents; `slim` drops TAEF2's published weights (20 MB of float32 the shared
     folder holds) but keeps the latent statistics, and loading it restores the same models. `--init` carries
-    the slim weights to another image size (celeba128-taef2 -> celeba64-taef2): the same networks, the latent
-    statistics refitted on the new run's latents; any other difference is still refused."""
+    the slim weights to another image size (as celeba128-taef2 -> celeba64-taef2): the same networks, the
+    latent statistics refitted on the new run's latents; any other difference is still refused."""
     from face0.checkpoints import TAEF2_WEIGHTS, load_checkpoint_models, slim_checkpoint
     from face0.pack import pack
     from face0.train import LATENT_STATISTICS_SAMPLES, TrainOptions, train, training_latents
@@ -178,12 +178,8 @@ def test_a_taef2_run_trains_on_packed_latents_and_its_slim_checkpoint_leaves_the
         )
     )
     assert moved.models.config == smaller
-    assert moved.models.unet(torch.zeros(1, 32, 4, 4), 0, torch.zeros(1, 77, 64)).sample.shape == (
-        1,
-        32,
-        4,
-        4,
-    )
+    prediction = moved.models.unet(torch.zeros(1, 32, 4, 4), 0, torch.zeros(1, 77, 64)).sample
+    assert tuple(prediction.shape) == (1, 32, 4, 4)
     latents32 = training_latents(packed32, moved.models, LATENT_STATISTICS_SAMPLES)
     torch.testing.assert_close(moved.models.vae.latent_std, latents32.std((0, 2, 3)))
     torch.testing.assert_close(moved.models.vae.latent_mean, latents32.mean((0, 2, 3)))
@@ -191,10 +187,6 @@ def test_a_taef2_run_trains_on_packed_latents_and_its_slim_checkpoint_leaves_the
     for name, tensor in restored.state_dict().items():
         if not name.startswith("vae."):
             assert torch.equal(moved.models.state_dict()[name], tensor), name
+    wider = dataclasses.replace(smaller, context_width=32)
     with pytest.raises(ValueError, match="model configuration"):
-        wider = dataclasses.replace(smaller, context_width=32)
-        train(
-            dataclasses.replace(
-                options, shards=packed32, out=tmp_path / "bad", model=wider, max_steps=0, init=slim
-            )
-        )
+        train(dataclasses.replace(options, shards=packed32, out=tmp_path / "bad", model=wider, init=slim))
