@@ -80,6 +80,9 @@ TEMPLATES = (
 TEMPLATES_WITHOUT_FEATURES = ("{photo} of {subject}", "{subject}", "{subject}, {photo}")
 # Probability that each set attribute is mentioned; subsets make the model robust to short prompts.
 MENTION_P = 0.7
+# How `train --captions` captions a sample: its shard's KEY.txt, attribute_caption at MENTION_P, or
+# attribute_caption with a mention probability drawn uniformly per caption (short prompts as common as long).
+CAPTION_MODES = ("shard", "attributes", "attribute-subsets")
 
 
 def _article(word: str) -> str:

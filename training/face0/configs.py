@@ -204,8 +204,9 @@ CELEBA128_TAEF2 = ModelConfig(
 
 # The same networks on 64 px faces (32x8x8 latents; TAEF2 passes a photo through at 28.62 dB and likeness
 # 0.591 there, against celeba64's VAE 25.01 dB and 0.484): a quarter of the U-Net's positions, 106 training
-# samples/s against about 50 at 128 px (batch 64, bf16, 2 threads). Its runs start from celeba128-taef2's
-# weights (train --init across image sizes); docs/training.md, section 10, has what they measured.
+# samples/s against about 50 at 128 px (batch 64, bf16, 2 threads). Its weights,
+# models/celeba64-taef2.slim.pt, started from celeba128-taef2's (train --init across image sizes);
+# docs/training.md, section 10, has what they measured.
 CELEBA64_TAEF2 = replace(CELEBA128_TAEF2, name="celeba64-taef2", image_size=64)
 
 # tiny's block types at the smallest sizes: 32x32 images, 8x8 latents, a two-level U-Net, a 64-wide context.

@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from face0.bundle_weights import init_text_from_bundle
-from face0.captions import MENTION_P, attribute_caption
+from face0.captions import CAPTION_MODES, MENTION_P, attribute_caption
 from face0.checkpoints import latest_checkpoint, load_checkpoint_models, load_vae, save_checkpoint
 from face0.clip_vocab import clip_tokenizer, vocabulary_for
 from face0.config_json import config_from_dict, load_model_config
@@ -110,9 +110,8 @@ class TrainOptions:
     ema_decay: float = 0.999
     face_drop_p: float = 0.1
     caption_drop_p: float = 0.1
-    # "shard": KEY.txt; "attributes": face0.captions from the json's CelebA attributes; "attribute-subsets":
-    # the same with each caption's mention probability drawn uniformly, so that short prompts ("a photo of a
-    # woman") are as common as full ones (the TAEF2 models drew no face for it: docs/training.md, section 10).
+    # One of face0.captions.CAPTION_MODES; "attribute-subsets" makes short prompts ("a photo of a woman") as
+    # common as full ones (the TAEF2 models drew no face for it: docs/training.md, section 10).
     captions: str = "shard"
     face_source: str = "same"  # "same" (paper) or "other": another photo of the same celeba_identity
     require_face: bool = False
@@ -207,7 +206,7 @@ def make_batch(
     missing_other = 0
     for s in samples:
         caption = s.caption
-        if options.captions in ("attributes", "attribute-subsets") and s.attributes:
+        if options.captions != "shard" and s.attributes:
             drawn = random.Random(int(rng.integers(2**63)))
             mention_p = drawn.random() if options.captions == "attribute-subsets" else MENTION_P
             caption = attribute_caption(s.attributes, drawn, mention_p)
@@ -634,9 +633,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ema-decay", type=float, default=d.ema_decay)
     parser.add_argument("--face-drop-p", type=float, default=d.face_drop_p)
     parser.add_argument("--caption-drop-p", type=float, default=d.caption_drop_p)
-    parser.add_argument(
-        "--captions", choices=["shard", "attributes", "attribute-subsets"], default=d.captions
-    )
+    parser.add_argument("--captions", choices=CAPTION_MODES, default=d.captions)
     parser.add_argument("--face-source", choices=["same", "other"], default=d.face_source)
     parser.add_argument("--require-face", action="store_true")
     parser.add_argument(
