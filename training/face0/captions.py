@@ -80,9 +80,12 @@ TEMPLATES = (
 TEMPLATES_WITHOUT_FEATURES = ("{photo} of {subject}", "{subject}", "{subject}, {photo}")
 # Probability that each set attribute is mentioned; subsets make the model robust to short prompts.
 MENTION_P = 0.7
-# How `train --captions` captions a sample: its shard's KEY.txt, attribute_caption at MENTION_P, or
-# attribute_caption with a mention probability drawn uniformly per caption (short prompts as common as long).
-CAPTION_MODES = ("shard", "attributes", "attribute-subsets")
+# How `train --captions` captions a sample (training_caption): its shard's KEY.txt, attribute_caption at
+# MENTION_P, attribute_caption with a mention probability drawn uniformly per caption (short prompts as common
+# as long), or each of the last two half the time (the shard captions name every set attribute in one fixed
+# grammar, which is how prompts and the evaluation's probes read).
+CAPTION_MODES = ("shard", "attributes", "attribute-subsets", "shard-and-subsets")
+SHARD_SHARE = 0.5  # of "shard-and-subsets"
 
 
 def _article(word: str) -> str:
@@ -128,6 +131,14 @@ def attribute_caption(attributes: Mapping[str, int], rng: random.Random, mention
     else:
         template = rng.choice(TEMPLATES_WITHOUT_FEATURES)
     return template.format(photo=photo, subject=subject, features=_join(features, rng))
+
+
+def training_caption(mode: str, shard_caption: str, attributes: Mapping[str, int], rng: random.Random) -> str:
+    """The caption `train --captions MODE` gives a sample (samples without attributes keep the shard's)."""
+    if mode == "shard" or not attributes or (mode == "shard-and-subsets" and rng.random() < SHARD_SHARE):
+        return shard_caption
+    mention_p = MENTION_P if mode == "attributes" else rng.random()
+    return attribute_caption(attributes, rng, mention_p)
 
 
 def caption_vocabulary_text() -> list[str]:

@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from face0.bundle_weights import init_text_from_bundle
-from face0.captions import CAPTION_MODES, MENTION_P, attribute_caption
+from face0.captions import CAPTION_MODES, training_caption
 from face0.checkpoints import latest_checkpoint, load_checkpoint_models, load_vae, save_checkpoint
 from face0.clip_vocab import clip_tokenizer, vocabulary_for
 from face0.config_json import config_from_dict, load_model_config
@@ -207,9 +207,9 @@ def make_batch(
     for s in samples:
         caption = s.caption
         if options.captions != "shard" and s.attributes:
-            drawn = random.Random(int(rng.integers(2**63)))
-            mention_p = drawn.random() if options.captions == "attribute-subsets" else MENTION_P
-            caption = attribute_caption(s.attributes, drawn, mention_p)
+            caption = training_caption(
+                options.captions, s.caption, s.attributes, random.Random(int(rng.integers(2**63)))
+            )
         if rng.random() < options.caption_drop_p:
             caption = ""
         embedding = s.embedding

@@ -116,7 +116,8 @@ def test_attribute_captions_are_deterministic_varied_and_in_vocabulary(tokenizer
 def test_attribute_subsets_make_short_prompts_common(tokenizer):
     """`--captions attribute-subsets` draws each caption's mention probability uniformly, so a face with k set
     attributes is captioned by its noun alone with probability 1 / (k + 1) (the integral of (1 - p)^k),
-    against 0.3^k at `attributes`' MENTION_P = 0.7; the sample's shard caption is not used."""
+    against 0.3^k at `attributes`' MENTION_P = 0.7; the sample's shard caption is not used, except by
+    `shard-and-subsets`, which keeps it for half the samples."""
     woman = dict.fromkeys(CELEBA_ATTRIBUTES, 0) | dict.fromkeys(
         ("Young", "Smiling", "Wavy_Hair", "Heavy_Makeup", "Blond_Hair"), 1
     )  # five set, all of which attribute_caption can mention
@@ -125,15 +126,22 @@ def test_attribute_subsets_make_short_prompts_common(tokenizer):
     )
     plain = {"a photo of a woman", "a photo of a lady", "a photo of a female person"}
 
-    def plain_share(captions: str) -> float:
+    def shares(captions: str) -> tuple[float, float]:
+        """The shares of noun-only "a photo of" captions and of the shard's caption."""
         options = micro_options([], None, captions=captions, caption_drop_p=0.0)
         batch, _ = make_batch([sample] * 6000, options, tokenizer, np.random.default_rng(3), None)
-        assert "shard caption" not in batch.captions
-        return sum(c in plain for c in batch.captions) / len(batch.captions)
+        n = len(batch.captions)
+        return sum(c in plain for c in batch.captions) / n, batch.captions.count("shard caption") / n
 
     # Of the noun-only captions, "a photo of <noun>" is 1 of 6 photo words x 1 of 3 templates: 1/18 of them.
-    assert plain_share("attribute-subsets") == pytest.approx(1 / 6 / 18, abs=0.004)  # 3.2 standard errors
-    assert plain_share("attributes") < 0.001  # 0.3^5 / 18 = 1.4e-4: about one in 7,400
+    assert shares("attribute-subsets") == (pytest.approx(1 / 6 / 18, abs=0.004), 0)  # 3.2 standard errors
+    assert shares("attributes")[0] < 0.001  # 0.3^5 / 18 = 1.4e-4: about one in 7,400
+    assert shares("attributes")[1] == 0
+    # Half of them keep the shard's caption, and the other half are attribute-subsets' captions.
+    assert shares("shard-and-subsets") == (
+        pytest.approx(1 / 6 / 18 / 2, abs=0.003),  # 4.8 standard errors
+        pytest.approx(0.5, abs=0.02),  # 3.1 standard errors
+    )
 
 
 # ---------------------------------------------------------------------------------------------- training
