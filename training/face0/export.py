@@ -13,7 +13,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -530,6 +530,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--x0-projection-samples", type=int, default=X0_PROJECTION_SAMPLES)
     parser.add_argument("--x0-projection-components", type=int, default=X0_PROJECTION_COMPONENTS)
     parser.add_argument("--x0-projection-from-timestep", type=int, default=X0_PROJECTION_FROM_TIMESTEP)
+    parser.add_argument(
+        "--w",
+        type=float,
+        help="the bundle's default guidance w (default: the configuration's), chosen on evaluations",
+    )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -547,6 +552,8 @@ def run(args: argparse.Namespace) -> None:
         vocabulary = vocabulary_for([], tokenizer, read_captions(args.captions))
         models = build_models(config, vocabulary, args.seed)
     print(f"vocabulary: compact size {models.vocabulary.size}")
+    if args.w is not None:
+        models.config = replace(models.config, defaults=replace(models.config.defaults, w=args.w))
 
     if args.prior_embeddings:
         embeddings = np.load(args.prior_embeddings)
