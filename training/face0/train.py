@@ -206,6 +206,7 @@ def make_batch(
     missing_other = 0
     for s in samples:
         caption = s.caption
+        # A generator is drawn only where a caption is made, so shard-caption runs keep their random stream.
         if options.captions != "shard" and s.attributes:
             caption = training_caption(
                 options.captions, s.caption, s.attributes, random.Random(int(rng.integers(2**63)))
