@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 Key = tuple[int, str, str, int]  # person, probe, prompt, seed
-METRICS = ("face_align", "text_accuracy")
+METRICS = ("face_align", "text_accuracy", "rank1")  # rank1: per image since 2026-12-08, absent before
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def paired(a: dict[Key, dict], b: dict[Key, dict], method: str, metric: str) -> 
     per_person: dict[int, list[float]] = defaultdict(list)
     values_a, values_b = [], []
     for key in sorted(a.keys() & b.keys()):
-        x, y = a[key][metric], b[key][metric]
+        x, y = a[key].get(metric), b[key].get(metric)
         if x is None or y is None:
             continue
         per_person[key[0]].append(x - y)
@@ -95,7 +95,7 @@ def compare(a_records: list[dict], b_records: list[dict]) -> list[Paired]:
 
 
 def format_row(row: Paired) -> str:
-    if row.metric == "text_accuracy":  # a share: in percent, differences in points
+    if row.metric in ("text_accuracy", "rank1"):  # shares: in percent, differences in points
         values = (row.mean_a, row.mean_b, abs(row.difference), row.standard_error)
         a, b, d, se = (f"{100 * v:.1f}" for v in values)
         a, b, unit = f"{a}%", f"{b}%", " points"

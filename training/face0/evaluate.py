@@ -264,6 +264,13 @@ def cosine_matrix(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
     return a.astype(np.float64) @ b.astype(np.float64).T
 
 
+def best_match(descriptors: dict, key: tuple[str, int], inputs: np.ndarray) -> int | None:
+    """The person whose input photo a face's descriptor is closest to; None when no face was found."""
+    if key not in descriptors:
+        return None
+    return int(np.argmax(cosine_matrix(descriptors[key][None], inputs)[0]))
+
+
 def identification(generated: list[Generated], descriptors: dict, inputs: np.ndarray) -> dict[str, dict]:
     """Per bundle/method: rank-1 identification of each generated face among all people's input photos
     (`inputs`, one faceres descriptor per person); an image without a detected face counts as a miss in
@@ -788,6 +795,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     timings["faceres"] = time.monotonic() - t
 
     t = time.monotonic()
+    inputs = np.stack([descriptors[("input", i)] for i in range(len(people))])
     gen_probs = classifier.predict([g.image for g in generated])
     records = []
     for k, (g, probs) in enumerate(zip(generated, gen_probs, strict=True)):
@@ -812,6 +820,7 @@ def evaluate(args: argparse.Namespace) -> dict:
                 "latent_seed": latent_seed(g.person, g.seed),
                 "face_found": g.box is not None,
                 "face_align": face_align,
+                "rank1": best_match(descriptors, ("generated", k), inputs) == g.person,
                 "text_align": text_align,
                 "text_accuracy": text_accuracy,
                 "overall": face_align + text_align,
@@ -822,7 +831,6 @@ def evaluate(args: argparse.Namespace) -> dict:
     as_generated = [face_score(("small_reference", i), i) for i in with_reference]
     vae_scores = [face_score(("through_vae", i), i) for i in through_vae]
     floor = [face_score(("reference", k), i) for i, k in floor_pairs(len(people), with_reference)]
-    inputs = np.stack([descriptors[("input", i)] for i in range(len(people))])
     identified = identification(generated, descriptors, inputs)
     references = np.stack([descriptors[("reference", i)] for i in with_reference]) if with_reference else None
     ceiling_rank1 = rank1(cosine_matrix(references, inputs), with_reference) if with_reference else None

@@ -73,6 +73,17 @@ def test_a_report_of_two_bundles_needs_a_name_and_people_limit_the_records():
     assert [r["person"] for r in bundle_records(report, "B", 5)] == [0]
 
 
+def test_rank1_is_paired_where_both_reports_record_it():
+    # Reports before 2026-12-08 have no per-image rank1: the metric is left out, the others stay.
+    a = [record("A", p, 0, 0.5, 1.0) | {"rank1": hit} for p, hit in enumerate((True, True, False))]
+    b = [record("B", p, 0, 0.5, 1.0) | {"rank1": hit} for p, hit in enumerate((False, True, False))]
+    rank1 = {r.metric: r for r in compare(a, b)}["rank1"]
+    assert (rank1.mean_a, rank1.mean_b, rank1.people) == (pytest.approx(2 / 3), pytest.approx(1 / 3), 3)
+    assert rank1.difference == pytest.approx(1 / 3)
+    older = [record("B", p, 0, 0.5, 1.0) for p in range(3)]
+    assert [r.metric for r in compare(a, older)] == ["face_align", "text_accuracy"]
+
+
 def test_the_command_prints_one_line_per_method_and_metric(tmp_path, capsys):
     a = {"records": [record("A", p, 0, 0.5, 1.0) for p in range(3)]}
     b = {"records": [record("B", p, 0, 0.4, 0.5) for p in range(3)]}

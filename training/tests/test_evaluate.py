@@ -155,6 +155,10 @@ def test_evaluate_command_end_to_end(tmp_path):
             assert s["face_align_found_only"]["mean"] == pytest.approx(np.mean(found))
     for r in report["records"]:
         assert (r["face_align"] == 0.0) or r["face_found"]
+        assert r["face_found"] or not r["rank1"]
+    for key, s in methods.items():  # the per-image matches add up to the summary's rank-1
+        hits = [r["rank1"] for r in report["records"] if f"{r['bundle']}/{r['method']}" == key]
+        assert s["identification"]["rank1"] == pytest.approx(np.mean(hits))
     # Initial latents are drawn per person and seed (a seed shared by everyone moved all its images together),
     # and shared by the three face sources, so that they compare on the same draw.
     seeds = defaultdict(set)
