@@ -271,25 +271,21 @@ def best_match(descriptors: dict, key: tuple[str, int], inputs: np.ndarray) -> i
     return int(np.argmax(cosine_matrix(descriptors[key][None], inputs)[0]))
 
 
-def identification(generated: list[Generated], descriptors: dict, inputs: np.ndarray) -> dict[str, dict]:
-    """Per bundle/method: rank-1 identification of each generated face among all people's input photos
-    (`inputs`, one faceres descriptor per person); an image without a detected face counts as a miss in
-    `rank1` and is left out of `rank1_found_only`."""
-    groups: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for k, g in enumerate(generated):
-        groups[f"{g.bundle}/{g.method}"].append((k, g.person))
+def identification(records: list[dict]) -> dict[str, dict]:
+    """Per bundle/method: rank-1 identification from the records' per-image `rank1` (best_match); an image
+    without a detected face counts as a miss in `rank1` and is left out of `rank1_found_only`."""
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        groups[f"{r['bundle']}/{r['method']}"].append(r)
     out = {}
     for key, items in groups.items():
-        found = [(k, person) for k, person in items if ("generated", k) in descriptors]
-        hits = 0.0
-        if found:
-            similarity = cosine_matrix(np.stack([descriptors[("generated", k)] for k, _ in found]), inputs)
-            hits = rank1(similarity, [person for _, person in found])
+        found = [r for r in items if r["face_found"]]
+        hits = sum(r["rank1"] for r in found)
         out[key] = {
             "images": len(items),
             "found": len(found),
-            "rank1": hits * len(found) / len(items),
-            "rank1_found_only": hits if found else None,
+            "rank1": hits / len(items),
+            "rank1_found_only": hits / len(found) if found else None,
         }
     return out
 
@@ -831,7 +827,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     as_generated = [face_score(("small_reference", i), i) for i in with_reference]
     vae_scores = [face_score(("through_vae", i), i) for i in through_vae]
     floor = [face_score(("reference", k), i) for i, k in floor_pairs(len(people), with_reference)]
-    identified = identification(generated, descriptors, inputs)
+    identified = identification(records)
     references = np.stack([descriptors[("reference", i)] for i in with_reference]) if with_reference else None
     ceiling_rank1 = rank1(cosine_matrix(references, inputs), with_reference) if with_reference else None
     methods = summarize(records, args.seeds)

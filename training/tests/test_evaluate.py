@@ -156,9 +156,6 @@ def test_evaluate_command_end_to_end(tmp_path):
     for r in report["records"]:
         assert (r["face_align"] == 0.0) or r["face_found"]
         assert r["face_found"] or not r["rank1"]
-    for key, s in methods.items():  # the per-image matches add up to the summary's rank-1
-        hits = [r["rank1"] for r in report["records"] if f"{r['bundle']}/{r['method']}" == key]
-        assert s["identification"]["rank1"] == pytest.approx(np.mean(hits))
     # Initial latents are drawn per person and seed (a seed shared by everyone moved all its images together),
     # and shared by the three face sources, so that they compare on the same draw.
     seeds = defaultdict(set)
@@ -250,6 +247,16 @@ def test_floor_pairs_are_all_different_person_pairs():
     from face0.evaluate import floor_pairs
 
     assert floor_pairs(3, [0, 2]) == [(0, 2), (1, 0), (1, 2), (2, 0)]
+
+
+def test_best_match_is_the_closest_input_photo_and_none_without_a_face():
+    from face0.evaluate import best_match
+
+    inputs = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [2.0, 2.0, 0.0]])
+    descriptors = {("generated", 0): np.array([0.1, 2.0, 0.1]), ("generated", 1): np.array([1.0, 0.1, 0.0])}
+    assert best_match(descriptors, ("generated", 0), inputs) == 1
+    assert best_match(descriptors, ("generated", 1), inputs) == 0  # cosine; the largest dot product is row 2
+    assert best_match(descriptors, ("generated", 2), inputs) is None
 
 
 def test_rank1_identification_and_gap_closed():
