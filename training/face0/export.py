@@ -535,6 +535,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         help="the bundle's default guidance w (default: the configuration's), chosen on evaluations",
     )
+    parser.add_argument(
+        "--c",
+        type=float,
+        help="the bundle's default weight c of the text+face term (default: the configuration's)",
+    )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -552,8 +557,8 @@ def run(args: argparse.Namespace) -> None:
         vocabulary = vocabulary_for([], tokenizer, read_captions(args.captions))
         models = build_models(config, vocabulary, args.seed)
     print(f"vocabulary: compact size {models.vocabulary.size}")
-    if args.w is not None:
-        models.config = replace(models.config, defaults=replace(models.config.defaults, w=args.w))
+    chosen = {name: value for name, value in (("w", args.w), ("c", args.c)) if value is not None}
+    models.config = replace(models.config, defaults=replace(models.config.defaults, **chosen))
 
     if args.prior_embeddings:
         embeddings = np.load(args.prior_embeddings)

@@ -186,7 +186,7 @@ def test_export_is_deterministic(bundle, tmp_path):
 def test_export_from_a_checkpoint_uses_its_ema_weights_config_and_vocabulary(augmented_shards, tmp_path):
     """`export --checkpoint`: EMA weights (not the raw ones), the checkpoint's vae_scaling_factor and
     vocabulary, and the projector's input standardisation fitted by train, all inside the graphs; the
-    configuration's guidance defaults, except a w given by `--w`."""
+    configuration's guidance defaults, except the w and c given by `--w` and `--c`."""
 
     from face0 import export
     from face0.checkpoints import latest_checkpoint, load_checkpoint_models
@@ -201,11 +201,11 @@ def test_export_from_a_checkpoint_uses_its_ema_weights_config_and_vocabulary(aug
     train(options)
     checkpoint = latest_checkpoint(tmp_path / "run")
     out = tmp_path / "bundle"
-    manifest = export_checkpoint(checkpoint, out, "ckpt", ("--w", "3.25"))
+    manifest = export_checkpoint(checkpoint, out, "ckpt", ("--w", "3.25", "--c", "0.5"))
     assert manifest["vae_scaling_factor"] == 0.37
     assert (
         manifest["defaults"]
-        == dataclasses.asdict(MICRO.defaults) | {"w": 3.25}
+        == dataclasses.asdict(MICRO.defaults) | {"w": 3.25, "c": 0.5}
         != dataclasses.asdict(MICRO.defaults)
     )
     ema, raw = load_checkpoint_models(checkpoint), load_checkpoint_models(checkpoint, ema=False)

@@ -35,7 +35,7 @@ export function Sliders() {
         format={fixed(2)}
         onDrag={setDragging}
         onChange={(v) => setParam('c', v)}
-        hint="1 = plain guidance; other values add prompt-only or face-only terms (more rows per U-Net call)"
+        hint="1 = plain guidance, the most alike. Lower lets the prompt override the face (hair, hat, age): try 0.65 with w 6. Other values add rows to each U-Net call"
       />
       <Slider
         label="Face-only weight a"
