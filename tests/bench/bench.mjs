@@ -15,7 +15,8 @@
 //             native onnxruntime on the same graphs with the same threads (tests/bench/native.py), taken
 //             in turns with the browser's runs so both see the same load; step overhead (the image's
 //             time outside the graphs, per step) apart
-//   image     end to end with a fresh prompt (text encoder runs) and with a cached one
+//   image     end to end with a fresh prompt (text encoder runs), with a cached one, and with a cached one at c < 1
+//             (the prompt-only term as well: 3 rows per U-Net call)
 //   sliders   dragging "Guidance w" with the mouse: move -> first changed pixels, the longest wait for
 //             new pixels during the drag, release -> final image
 // Writes bench-output/bench.json (this run only) and prints the table.
@@ -253,16 +254,19 @@ async function graphRows(page, backend, manifest, native, threads, steps) {
 async function imageRows(page, backend, steps) {
   const fresh = [];
   const cached = [];
+  const promptOverFace = [];
   const loads = [];
   for (let i = 0; i < (backend === 'wasm' ? RUNS : Math.min(RUNS, 3)); i++) {
     loads.push(load1());
     fresh.push((await timed(page, { prompt: `a photo of a person number ${i} ${Date.now() % 1000}`, w: W, c: 1, a: 0, steps, seed: 200 + i })).ms);
     cached.push((await timed(page, { prompt: PROMPT, w: W, c: 1, a: 0, steps, seed: 300 + i })).ms);
+    promptOverFace.push((await timed(page, { prompt: PROMPT, ...BATCHES[2], steps, seed: 400 + i })).ms);
   }
   loads.push(load1());
   return [
     { name: `image end to end, fresh prompt (${steps} steps, batch 2)`, browser: summary(fresh, loads), native: null },
     { name: `image end to end, cached prompt (${steps} steps, batch 2)`, browser: summary(cached, loads), native: null },
+    { name: `image end to end, cached prompt, c < 1 (${steps} steps, batch 3)`, browser: summary(promptOverFace, loads), native: null },
   ];
 }
 
